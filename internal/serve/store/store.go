@@ -1,0 +1,217 @@
+// Package store keeps the server's records in one embedded bbolt file and
+// attachment data in files beside it. It is the default backend of
+// domain.Store; nothing of bbolt is visible outside this package.
+//
+// A data directory holds:
+//
+//	otto.db        the bbolt file: every record, one bucket per entity
+//	attachments/   one file per blob, named by its key
+//
+// Records are JSON, keyed by their ID as 8 big-endian bytes, so a cursor
+// walks them in ID order; IDs come from the bucket's sequence and are not
+// reused. Host and user names have index buckets. A run's output is kept
+// apart from its summary, as raw bytes, so listing runs reads only the
+// summaries: Tx.Runs returns runs without Stdout and Stderr, Tx.Run returns
+// them whole. The bucket layout has a version, migrated forward by Open.
+//
+// Beyond what domain.Tx says: DeleteHost also deletes the host's status,
+// and PutHostStatus of a host that does not exist is ErrNotFound
+// (storetest.Conformance holds every backend to both); HostByName and
+// UserByName match names exactly, the lowest ID winning if names repeat.
+//
+// Only one process may open a data directory: the file lock bbolt takes is
+// waited for at most Options.Timeout, after which Open fails with
+// domain.ErrInUse instead of hanging.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"time"
+
+	"github.com/otto-automation/otto/internal/serve/domain"
+	bolt "go.etcd.io/bbolt"
+)
+
+// File and directory names inside the data directory.
+const (
+	dbFile  = "otto.db"
+	blobDir = "attachments"
+)
+
+// defaultTimeout is how long Open waits for another process to release the
+// data directory: long enough to ride out a restart, short enough that a
+// second server started by mistake fails at once.
+const defaultTimeout = time.Second
+
+// Options configure Open. The zero value is the production setting.
+type Options struct {
+	// Logger receives the store's few log lines (open, migrate, blob GC).
+	// nil discards them.
+	Logger *slog.Logger
+	// Timeout bounds the wait for the data directory's lock; 0 means 1s.
+	Timeout time.Duration
+	// NoSync skips fsync on commit. A crash of the process loses nothing,
+	// but a power loss may lose or corrupt committed data: for benchmarks
+	// and throwaway tests only.
+	NoSync bool
+}
+
+// Store is the bbolt backend of domain.Store. Its methods are safe for
+// concurrent use.
+type Store struct {
+	db     *bolt.DB
+	blobs  string
+	log    *slog.Logger
+	closed atomic.Bool
+}
+
+var _ domain.Store = (*Store)(nil)
+
+// Open opens the store in dir, creating the directory (mode 0700), the
+// database and the blob directory if they are missing, and migrating the
+// database to the schema this binary knows.
+func Open(dir string, opts Options) (*Store, error) {
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	timeout := opts.Timeout
+	if timeout <= 0 {
+		timeout = defaultTimeout
+	}
+	blobs := filepath.Join(dir, blobDir)
+	if err := os.MkdirAll(blobs, 0o700); err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	path := filepath.Join(dir, dbFile)
+	db, err := bolt.Open(path, 0o600, &bolt.Options{
+		Timeout: timeout,
+		NoSync:  opts.NoSync,
+		// The map freelist stays fast as run history churns pages.
+		FreelistType: bolt.FreelistMapType,
+	})
+	if errors.Is(err, bolt.ErrTimeout) {
+		return nil, fmt.Errorf("store: %s: %w", path, domain.ErrInUse)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	// Holding the lock now, nothing else writes blobs.
+	if err := removeTempBlobs(blobs); err != nil {
+		db.Close()
+		return nil, err
+	}
+	from, to, err := migrate(db, migrations)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: %s %w", path, err)
+	}
+	if from != to {
+		log.Info("store migrated", "path", path, "from", from, "to", to)
+	}
+	log.Info("store opened", "path", path, "schema", to)
+	return &Store{db: db, blobs: blobs, log: log}, nil
+}
+
+// View runs fn in a read-only transaction: a consistent snapshot that
+// writers do not block.
+func (s *Store) View(ctx context.Context, fn func(domain.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	err := s.db.View(func(b *bolt.Tx) error { return fn(&tx{b: b}) })
+	return s.wrap(err)
+}
+
+// Update runs fn in a read-write transaction and commits it with one fsync
+// if fn returns nil. Writers run one at a time. If the transaction does not
+// commit, IDs it assigned to inserted records are reset to zero, so the
+// caller can retry with the same values.
+func (s *Store) Update(ctx context.Context, fn func(domain.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	t := &tx{}
+	err := s.db.Update(func(b *bolt.Tx) error {
+		// The wait for the writer lock may have outlived ctx.
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		t.b = b
+		return fn(t)
+	})
+	if err != nil {
+		for _, id := range t.assigned {
+			*id = 0
+		}
+	}
+	return s.wrap(err)
+}
+
+// Backup writes a consistent copy of the database file to w while the
+// store stays in use. Blobs are not included. The copy opens as a store
+// when saved as otto.db in a data directory.
+func (s *Store) Backup(ctx context.Context, w io.Writer) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	var n int64
+	err := s.db.View(func(b *bolt.Tx) error {
+		var err error
+		n, err = b.WriteTo(w)
+		return err
+	})
+	if err != nil && !errors.Is(err, bolt.ErrDatabaseNotOpen) {
+		err = fmt.Errorf("store: backup: %w", err)
+	}
+	return n, s.wrap(err)
+}
+
+// Check verifies the database file's internal consistency (bbolt's page
+// and freelist checks). It reads every page: meant for tests and repairs.
+func (s *Store) Check() error {
+	var errs []error
+	err := s.db.View(func(b *bolt.Tx) error {
+		for err := range b.Check() {
+			errs = append(errs, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return s.wrap(err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("store: check %s: %w", s.db.Path(), err)
+	}
+	return nil
+}
+
+// Close waits for open transactions to end and closes the database. Later
+// calls on the store, Close included, return domain.ErrStoreClosed.
+func (s *Store) Close() error {
+	if s.closed.Swap(true) {
+		return s.wrap(bolt.ErrDatabaseNotOpen)
+	}
+	path := s.db.Path()
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("store: close %s: %w", path, err)
+	}
+	s.log.Info("store closed", "path", path)
+	return nil
+}
+
+// wrap turns bbolt's closed-database error into domain.ErrStoreClosed and
+// leaves every other error, fn's own included, as it is.
+func (s *Store) wrap(err error) error {
+	if errors.Is(err, bolt.ErrDatabaseNotOpen) {
+		return fmt.Errorf("store: %w", domain.ErrStoreClosed)
+	}
+	return err
+}

@@ -1,0 +1,445 @@
+package store_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/otto-automation/otto/internal/serve/domain"
+	"github.com/otto-automation/otto/internal/serve/store"
+	"github.com/otto-automation/otto/internal/serve/storetest"
+	bolt "go.etcd.io/bbolt"
+)
+
+// crashChildEnv, when set to a directory, makes the test binary the child
+// of TestCrashKeepsAcknowledged instead of running tests.
+const crashChildEnv = "OTTO_STORE_CRASH_CHILD"
+
+func TestMain(m *testing.M) {
+	if dir := os.Getenv(crashChildEnv); dir != "" {
+		crashChild(dir)
+		return
+	}
+	os.Exit(m.Run())
+}
+
+func TestConformance(t *testing.T) {
+	storetest.Conformance(t, func(t *testing.T) domain.Store { return storetest.Open(t) })
+}
+
+// crashChild puts hosts until it is killed, printing each host's ID once
+// Update has returned: from then on the host must survive anything.
+func crashChild(dir string) {
+	s, err := store.Open(dir, store.Options{})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	payload := strings.Repeat("x", 2000) // spill onto new pages often
+	for i := 0; ; i++ {
+		h := domain.Host{Name: fmt.Sprint("host", i), PSK: payload}
+		err := s.Update(context.Background(), func(tx domain.Tx) error {
+			if err := tx.PutHost(&h); err != nil {
+				return err
+			}
+			return tx.AppendEvent(&domain.Event{Type: domain.EventHostAdded})
+		})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		fmt.Println(h.ID)
+	}
+}
+
+// TestCrashKeepsAcknowledged kills processes writing to a store with
+// SIGKILL, three in turn, and checks that the store opens, is consistent,
+// and holds every host whose Update had returned.
+func TestCrashKeepsAcknowledged(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts child processes")
+	}
+	dir := t.TempDir()
+	var acked []int64
+	for range 3 {
+		acked = append(acked, killWriter(t, dir, 200)...)
+	}
+
+	s, err := store.Open(dir, store.Options{Logger: storetest.Logger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Check(); err != nil {
+		t.Fatal(err)
+	}
+	err = s.View(t.Context(), func(tx domain.Tx) error {
+		for _, id := range acked {
+			if _, err := tx.Host(id); err != nil {
+				t.Errorf("acknowledged host lost: %v", err)
+			}
+		}
+		hosts, err := tx.Hosts()
+		t.Logf("%d hosts acknowledged, %d kept", len(acked), len(hosts))
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// killWriter starts crashChild on dir, kills it once it acknowledged n
+// hosts, and returns the IDs it acknowledged.
+func killWriter(t *testing.T, dir string, n int) []int64 {
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), crashChildEnv+"="+dir)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var acked []int64
+	lines := bufio.NewScanner(out)
+	for lines.Scan() {
+		id, err := strconv.ParseInt(lines.Text(), 10, 64)
+		if err != nil {
+			t.Errorf("child printed %q", lines.Text())
+			continue
+		}
+		if acked = append(acked, id); len(acked) == n {
+			if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// Acks printed before the child died count too.
+	}
+	cmd.Wait()
+	if len(acked) < n {
+		t.Fatalf("child acknowledged only %d hosts", len(acked))
+	}
+	return acked
+}
+
+// TestBackupWhileWriting takes a backup while another goroutine writes
+// and checks the backup opens as a consistent store holding at least
+// what was committed before it started.
+func TestBackupWhileWriting(t *testing.T) {
+	s := storetest.Open(t)
+	ctx := t.Context()
+	put := func(i int) error {
+		return s.Update(ctx, func(tx domain.Tx) error {
+			return tx.PutHost(&domain.Host{Name: fmt.Sprint("host", i), PSK: strings.Repeat("k", 500)})
+		})
+	}
+	for i := range 200 {
+		if err := put(i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := hostCount(t, s)
+
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	var writeErr error
+	wg.Go(func() {
+		for i := 200; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if writeErr = put(i); writeErr != nil {
+				return
+			}
+		}
+	})
+	time.Sleep(20 * time.Millisecond) // let the writer get going
+	var backup bytes.Buffer
+	n, err := s.Backup(ctx, &backup)
+	close(stop)
+	wg.Wait()
+	if err != nil || writeErr != nil {
+		t.Fatalf("backup: %v; writer: %v", err, writeErr)
+	}
+	if n != int64(backup.Len()) {
+		t.Errorf("Backup returned %d, wrote %d bytes", n, backup.Len())
+	}
+
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "otto.db"), backup.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	restored, err := store.Open(dir, store.Options{Logger: storetest.Logger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer restored.Close()
+	if err := restored.Check(); err != nil {
+		t.Fatal(err)
+	}
+	got, after := hostCount(t, restored), hostCount(t, s)
+	t.Logf("hosts: %d before the backup, %d in it, %d after", before, got, after)
+	if got < before || got > after {
+		t.Errorf("backup holds %d hosts, want between %d and %d", got, before, after)
+	}
+}
+
+func hostCount(t *testing.T, s domain.Store) int {
+	t.Helper()
+	var n int
+	err := s.View(t.Context(), func(tx domain.Tx) error {
+		hosts, err := tx.Hosts()
+		for i, h := range hosts {
+			if h.Name != fmt.Sprint("host", i) {
+				return fmt.Errorf("host %d is %q, want host%d", h.ID, h.Name, i)
+			}
+		}
+		n = len(hosts)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestOpenInUse(t *testing.T) {
+	dir := t.TempDir()
+	s, err := store.Open(dir, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	start := time.Now()
+	_, err = store.Open(dir, store.Options{Timeout: 200 * time.Millisecond})
+	if !errors.Is(err, domain.ErrInUse) || !strings.Contains(err.Error(), filepath.Join(dir, "otto.db")) {
+		t.Errorf("second Open: %v, want ErrInUse naming the file", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("second Open took %v", d)
+	}
+}
+
+func TestOpenNewerSchema(t *testing.T) {
+	dir := t.TempDir()
+	s, err := store.Open(dir, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	path := filepath.Join(dir, "otto.db")
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket([]byte("meta")).Put([]byte("schema_version"), []byte{0, 0, 0, 0, 0, 0, 0, 3})
+	})
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = store.Open(dir, store.Options{})
+	want := fmt.Sprintf("store: %s has schema 3, this otto knows up to 1; upgrade otto", path)
+	if err == nil || err.Error() != want {
+		t.Errorf("Open: %v\nwant: %s", err, want)
+	}
+}
+
+func TestOpenNotADatabase(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "otto.db"), bytes.Repeat([]byte("not bbolt"), 1000), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := store.Open(dir, store.Options{}); err == nil {
+		s.Close()
+		t.Fatal("Open of a file that is not a database: no error")
+	}
+}
+
+func TestOpenCreatesPrivateFiles(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	s, err := store.Open(dir, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for name, want := range map[string]os.FileMode{
+		"":            os.ModeDir | 0o700,
+		"otto.db":     0o600,
+		"attachments": os.ModeDir | 0o700,
+	} {
+		fi, err := os.Stat(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode() != want {
+			t.Errorf("%s: mode %v, want %v", filepath.Join(dir, name), fi.Mode(), want)
+		}
+	}
+}
+
+// TestOpenRemovesTempBlobs checks that the leftovers of a blob write cut
+// short by a crash go at the next Open, and finished blobs stay.
+func TestOpenRemovesTempBlobs(t *testing.T) {
+	dir := t.TempDir()
+	s, err := store.Open(dir, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.PutBlob(t.Context(), "kept", strings.NewReader("data")); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	temp := filepath.Join(dir, "attachments", ".tmp-123")
+	if err := os.WriteFile(temp, []byte("partial"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, err = store.Open(dir, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := os.Stat(temp); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("temp blob after Open: %v", err)
+	}
+	rc, err := s.OpenBlob(t.Context(), "kept")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc.Close()
+}
+
+// TestFailedUpdateResetsIDs checks that a record inserted by an Update
+// that did not commit gets its zero ID back, so retrying inserts it.
+func TestFailedUpdateResetsIDs(t *testing.T) {
+	s := storetest.Open(t)
+	h := domain.Host{Name: "h"}
+	e := domain.Event{Type: "e"}
+	errBoom := errors.New("boom")
+	err := s.Update(t.Context(), func(tx domain.Tx) error {
+		return errors.Join(tx.PutHost(&h), tx.AppendEvent(&e), errBoom)
+	})
+	if !errors.Is(err, errBoom) {
+		t.Fatal(err)
+	}
+	if h.ID != 0 || e.ID != 0 {
+		t.Fatalf("after a failed Update: host ID %d, event ID %d; want 0", h.ID, e.ID)
+	}
+	err = s.Update(t.Context(), func(tx domain.Tx) error { return tx.PutHost(&h) })
+	if err != nil || h.ID == 0 {
+		t.Fatalf("retry: %v, ID %d", err, h.ID)
+	}
+}
+
+func TestNotFoundNamesTheRecord(t *testing.T) {
+	s := storetest.Open(t)
+	err := s.View(t.Context(), func(tx domain.Tx) error {
+		_, err := tx.Host(7)
+		return err
+	})
+	if want := "store: host 7: not found"; err == nil || err.Error() != want {
+		t.Errorf("got %v, want %q", err, want)
+	}
+}
+
+// TestUpdateCanceledWhileWaiting checks that an Update whose context ends
+// while it waits for another writer does not run.
+func TestUpdateCanceledWhileWaiting(t *testing.T) {
+	s := storetest.Open(t)
+	inside, release := make(chan struct{}), make(chan struct{})
+	go s.Update(t.Context(), func(domain.Tx) error {
+		close(inside)
+		<-release
+		return nil
+	})
+	<-inside
+	ctx, cancel := context.WithCancel(t.Context())
+	called := false
+	result := make(chan error)
+	go func() {
+		result <- s.Update(ctx, func(domain.Tx) error {
+			called = true
+			return nil
+		})
+	}()
+	time.Sleep(50 * time.Millisecond) // let it queue for the writer lock
+	cancel()
+	close(release)
+	if err := <-result; !errors.Is(err, context.Canceled) || called {
+		t.Errorf("Update: %v, fn called: %v; want context.Canceled, not called", err, called)
+	}
+}
+
+// TestGCBlobsSparesWrites checks that GCBlobs leaves alone a blob still
+// being written, which no record can name yet.
+func TestGCBlobsSparesWrites(t *testing.T) {
+	dir := t.TempDir()
+	s, err := store.Open(dir, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	pr, pw := io.Pipe()
+	done := make(chan error)
+	go func() {
+		_, err := s.PutBlob(t.Context(), "uploading", pr)
+		done <- err
+	}()
+	pw.Write([]byte("first half")) // returns once PutBlob has read it
+	err = s.GCBlobs(t.Context(), func(key string) bool {
+		t.Errorf("GCBlobs asked about %q", key)
+		return false
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pw.Write([]byte(", second half"))
+	pw.Close()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	rc, err := s.OpenBlob(t.Context(), "uploading")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	if data, _ := io.ReadAll(rc); string(data) != "first half, second half" {
+		t.Errorf("blob: %q", data)
+	}
+}
+
+// TestListMany lists enough hosts to be decoded in parallel.
+func TestListMany(t *testing.T) {
+	s := storetest.Open(t)
+	const n = 2500
+	err := s.Update(t.Context(), func(tx domain.Tx) error {
+		for i := range n {
+			if err := tx.PutHost(&domain.Host{Name: fmt.Sprint("host", i)}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := hostCount(t, s); got != n {
+		t.Errorf("%d hosts, want %d", got, n)
+	}
+}
