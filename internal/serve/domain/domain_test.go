@@ -80,7 +80,7 @@ func TestKeepSecrets(t *testing.T) {
 	}{
 		{Environment{{Key: "S", Secret: true}}, Environment{{Key: "S", Value: "kept", Secret: true}}},
 		{Environment{{Key: "S", Value: "new", Secret: true}}, Environment{{Key: "S", Value: "new", Secret: true}}},
-		{Environment{{Key: "S"}}, Environment{{Key: "S"}}},                          // no longer secret: empty means empty
+		{Environment{{Key: "S"}}, Environment{{Key: "S"}}},                             // no longer secret: empty means empty
 		{Environment{{Key: "P", Secret: true}}, Environment{{Key: "P", Secret: true}}}, // was not secret
 		{nil, Environment{}},
 	} {

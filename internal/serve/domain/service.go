@@ -104,7 +104,7 @@ func (s *Service) Bootstrap(ctx context.Context, adminPassword string, mustChang
 			}
 			groups = append(groups, g)
 		}
-		if _, err := findGroup(tx, opts.Register.DefaultGroupID); opts.Register.DefaultGroupID == 0 || err != nil {
+		if _, err := tx.Group(opts.Register.DefaultGroupID); opts.Register.DefaultGroupID == 0 || err != nil {
 			opts.Register.DefaultGroupID = groups[0].ID
 		}
 		if err := tx.PutOptions(opts); err != nil {

@@ -98,8 +98,6 @@ func exists(field, what string, want []int64, get func(int64) error) error {
 	return nil
 }
 
-func findGroup(tx Tx, gid int64) (Group, error) { return tx.Group(gid) }
-
 func groupsExist(tx Tx, field string, gids []int64) error {
 	return exists(field, "group", gids, func(n int64) error { _, err := tx.Group(n); return err })
 }

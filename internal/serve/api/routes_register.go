@@ -1,0 +1,161 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+
+	"github.com/otto-automation/otto/internal/serve/auth"
+	"github.com/otto-automation/otto/internal/serve/domain"
+	"github.com/otto-automation/otto/internal/wire"
+)
+
+func (s *Server) registerRoutes() []route {
+	return []route{
+		{method: "PUT", pattern: "/api/register", perm: auth.Public, handle: s.registerHost},
+		{method: "GET", pattern: "/api/register/rules", perm: auth.Read, handle: s.listRules},
+		{method: "PUT", pattern: "/api/register/rules/rule", perm: auth.Admin, handle: s.createRule},
+		{method: "GET", pattern: "/api/register/rules/rule/{id}", perm: auth.Read, handle: s.getRule},
+		{method: "POST", pattern: "/api/register/rules/rule/{id}", perm: auth.Admin, handle: s.editRule},
+		{method: "DELETE", pattern: "/api/register/rules/rule/{id}", perm: auth.Admin, handle: s.deleteRule},
+	}
+}
+
+type ruleRequest struct {
+	ID      int64
+	Name    string
+	Clauses []domain.RegisterClause
+	GroupID int64
+	Order   int
+}
+
+func (r ruleRequest) rule() domain.RegisterRule {
+	return domain.RegisterRule{Name: r.Name, Clauses: r.Clauses, GroupID: r.GroupID, Order: r.Order}
+}
+
+func (s *Server) listRules(c *call) (any, error) {
+	l, err := s.svc.RegisterRules(c.ctx)
+	return list(l), err
+}
+
+func (s *Server) createRule(c *call) (any, error) {
+	var req ruleRequest
+	if err := c.decode(&req); err != nil {
+		return nil, err
+	}
+	return s.svc.CreateRegisterRule(c.ctx, c.who(), req.rule())
+}
+
+func (s *Server) getRule(c *call) (any, error) {
+	id, err := c.id("id")
+	if err != nil {
+		return nil, err
+	}
+	return s.svc.RegisterRule(c.ctx, id)
+}
+
+func (s *Server) editRule(c *call) (any, error) {
+	id, err := c.id("id")
+	if err != nil {
+		return nil, err
+	}
+	var req ruleRequest
+	if err := c.decode(&req); err != nil {
+		return nil, err
+	}
+	if req.ID != 0 && req.ID != id {
+		return nil, badRequest("ID %d in the body does not match ID %d in the path", req.ID, id)
+	}
+	return s.svc.UpdateRegisterRule(c.ctx, c.who(), id, req.rule())
+}
+
+func (s *Server) deleteRule(c *call) (any, error) {
+	id, err := c.id("id")
+	if err != nil {
+		return nil, err
+	}
+	return true, s.svc.DeleteRegisterRule(c.ctx, c.who(), id)
+}
+
+// registerHost is a client's self-registration (protocol/PROTOCOL.md,
+// "Registration"). The body is read leniently (unknown fields pass): the
+// deployed clients are the contract here, not this server's habits.
+func (s *Server) registerHost(c *call) (any, error) {
+	if ok, wait := s.register.Allow(auth.AddrKey(c.remote())); !ok {
+		return nil, &auth.Error{Status: http.StatusTooManyRequests, RetryAfter: wait,
+			Msg: "too many registration attempts from this address; try again in a minute"}
+	}
+	o, err := s.svc.Options(c.ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !o.Register.Enabled {
+		return nil, domain.ErrRegistrationOff
+	}
+	if v := c.r.Header.Get(wire.RegisterProtoHeader); v != strconv.FormatUint(uint64(wire.ProtocolVersion), 10) {
+		return nil, badRequest("header %s is %q; this server speaks protocol %d", wire.RegisterProtoHeader, v, wire.ProtocolVersion)
+	}
+	var req wire.RegisterRequest
+	if err := json.NewDecoder(c.r.Body).Decode(&req); err != nil {
+		return nil, jsonError(err)
+	}
+	peer, _, err := net.SplitHostPort(c.remote())
+	if err != nil {
+		return nil, err
+	}
+	p := req.Properties
+	reg, err := s.svc.Register(c.ctx, domain.RegisterRequest{Key: req.Key, Port: req.Port, PeerAddress: peer,
+		Properties: map[string]string{
+			"hostname": p.Hostname, "kernel_name": p.KernelName, "kernel_version": p.KernelVersion,
+			"distribution_name": p.DistributionName, "distribution_version": p.DistributionVersion,
+		}})
+	if err != nil {
+		if errors.Is(err, domain.ErrRegisterKey) {
+			s.log.Warn("registration with an incorrect key", "remote", c.remote(), "hostname", p.Hostname)
+		}
+		return nil, err
+	}
+	s.log.Info("host registered", "host", reg.Host, "group", reg.Host.GroupIDs)
+	resp := wire.RegisterResponse{PSK: reg.Host.PSK}
+	for _, sc := range reg.Scripts {
+		ws, err := s.WireScript(c.ctx, sc, reg.Host, reg.Groups, reg.Options)
+		if err != nil {
+			return nil, err
+		}
+		resp.Scripts = append(resp.Scripts, ws)
+	}
+	return resp, nil
+}
+
+// WireScript turns a script into what a client runs: its merged
+// environment for host h, its body and its attachments' data.
+func (s *Server) WireScript(ctx context.Context, sc domain.Script, h domain.Host, groups []domain.Group, o domain.Options) (wire.Script, error) {
+	ws := wire.Script{
+		Name:             sc.Name,
+		RunAs:            wire.RunAs{Inherit: sc.RunAs.Inherit, UID: sc.RunAs.UID, GID: sc.RunAs.GID},
+		Environment:      domain.RunEnvironment(o, sc, groups, h, s.cfg.Version).Map(),
+		WorkingDirectory: sc.WorkingDirectory,
+		Executable:       sc.Executable,
+		Data:             []byte(sc.Script),
+		Files:            []wire.File{},
+	}
+	for _, aid := range sc.AttachmentIDs {
+		a, rc, err := s.svc.OpenAttachment(ctx, aid)
+		if err != nil {
+			return ws, err
+		}
+		data, err := io.ReadAll(io.LimitReader(rc, domain.MaxAttachmentSize))
+		rc.Close()
+		if err != nil {
+			return ws, err
+		}
+		ws.Files = append(ws.Files, wire.File{Path: a.Path, Mode: wire.ModeToWire(os.FileMode(a.Mode)), Data: data,
+			Owner: wire.RunAs{Inherit: a.Owner.Inherit, UID: a.Owner.UID, GID: a.Owner.GID}})
+	}
+	return ws, nil
+}
