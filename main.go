@@ -7,13 +7,17 @@ import (
 	"context"
 	"os"
 
+	"github.com/otto-automation/otto/internal/client"
+	"github.com/otto-automation/otto/internal/demo"
 	"github.com/otto-automation/otto/internal/multicall"
+	"github.com/otto-automation/otto/internal/serve"
 )
 
 func main() {
 	os.Exit(multicall.Run(context.Background(), os.Args, os.Stdout, os.Stderr,
-		multicall.NotImplemented("server", "the otto server: hosts, scripts, schedules, web UI and REST API"),
-		multicall.NotImplemented("client", "the otto client: the agent that runs scripts on this host"),
+		serve.Command(),
+		client.Command(),
 		multicall.NotImplemented("ctl", "ottoctl: the command line for the server's REST API"),
+		demo.Command(),
 	))
 }

@@ -1,0 +1,352 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/otto-automation/otto/internal/wire"
+)
+
+// Connection timing. These are otto's choices, not protocol 2's.
+const (
+	// frameIdle is how long a peer may send nothing while we wait for, or
+	// read, a request frame. A server writes its request right after
+	// connecting; a minute covers a slow link and a loaded server.
+	frameIdle = time.Minute
+
+	// frameMax bounds the time one request frame may take in all, so a
+	// peer trickling a byte a minute cannot hold a connection for ever.
+	// Ten minutes moves a 128 MiB frame at about 2 Mbit/s.
+	frameMax = 10 * time.Minute
+
+	// writeTimeout bounds each frame we write: a server that stops reading
+	// for this long is gone.
+	writeTimeout = time.Minute
+
+	// keepaliveEvery is how long a running action may go without sending
+	// anything before it sends a Keepalive. Half of wire.KeepaliveInterval,
+	// so a server whose read deadline is that interval never times out,
+	// whatever the delays on the way.
+	keepaliveEvery = wire.KeepaliveInterval / 2
+
+	// releaseAfter is the request size, in bytes, past which the memory
+	// that reading it took is handed back to the OS once the exchange
+	// ends. The runtime would keep it for reuse, and a client spends its
+	// life idle: RSS after a 100 MiB upload, or after a hostile peer sent
+	// large bogus frames, should drop back to its idle size.
+	releaseAfter = 1 << 20
+
+	// shutdownGrace is how long, when the daemon stops, running actions
+	// may go on before their scripts are canceled (which then takes up to
+	// exec's own grace of 5 s, and their results are still sent).
+	shutdownGrace = 10 * time.Second
+)
+
+// Exit statuses of the daemon besides 0 (stopped, or told to exit) and 1
+// (an error).
+const (
+	// ExitRestart is the status after UploadFileAndExit: the client placed
+	// a file (usually a new otto binary) and exits so that its supervisor
+	// starts it again. It is 75, EX_TEMPFAIL in sysexits.h, "try again":
+	// any non-zero status makes systemd's Restart=on-failure restart it.
+	ExitRestart = 75
+)
+
+// daemon serves protocol 2 on one listener.
+type daemon struct {
+	log        *slog.Logger
+	configPath string // the TOML file that reloads and PSK updates use
+
+	mu  sync.Mutex // guards cfg
+	cfg Config
+
+	fileMu sync.Mutex // serializes reloads and PSK updates
+
+	exit         chan int           // an action asks the daemon to exit with this status
+	reloadSignal <-chan os.Signal   // SIGHUP, in the real daemon; nil in tests
+	release      chan struct{}      // asks for freed memory to go back to the OS
+	closing      context.Context    // done once the daemon stops taking requests
+	stopReq      context.CancelFunc // cancels closing
+	actions      context.Context    // parent of every action's context
+	stopAll      context.CancelFunc // cancels actions
+	conns        sync.WaitGroup
+}
+
+func newDaemon(log *slog.Logger, configPath string, cfg Config) *daemon {
+	d := &daemon{log: log, configPath: configPath, cfg: cfg, exit: make(chan int, 1), release: make(chan struct{}, 1)}
+	d.closing, d.stopReq = context.WithCancel(context.Background())
+	d.actions, d.stopAll = context.WithCancel(context.Background())
+	return d
+}
+
+// config returns the current config.
+func (d *daemon) config() Config {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.cfg
+}
+
+func (d *daemon) setConfig(c Config) {
+	d.mu.Lock()
+	d.cfg = c
+	d.mu.Unlock()
+}
+
+// requestExit asks serve to stop and return status. The first request wins.
+func (d *daemon) requestExit(status int) {
+	select {
+	case d.exit <- status:
+	default:
+	}
+}
+
+// prepareKey derives the key for psk now, so that the first request under
+// it is answered at once, and hands the 32 MiB that scrypt used back to the
+// OS: the client spends its life idle, and its RSS should show it.
+func prepareKey(psk PSK) {
+	wire.KeyFor(string(psk))
+	debug.FreeOSMemory()
+}
+
+// serve listens on the config's address and serves until ctx is done or an
+// action asks to exit. It returns the exit status.
+func (d *daemon) serve(ctx context.Context) (int, error) {
+	cfg := d.config()
+	ln, err := net.Listen("tcp", cfg.ListenAddr)
+	if err != nil {
+		return 1, fmt.Errorf("client config %s: listen_addr %s: %w; free the port, or change listen_addr", d.configPath, cfg.ListenAddr, err)
+	}
+	d.log.Info("listening", slog.String(keyAddr, ln.Addr().String()), slog.String(keyConfig, d.configPath))
+
+	accepted := make(chan struct{})
+	go func() {
+		defer close(accepted)
+		d.accept(ln)
+	}()
+	stopReleaser := make(chan struct{})
+	releaserDone := make(chan struct{})
+	go func() {
+		defer close(releaserDone)
+		d.releaseMemory(stopReleaser)
+	}()
+	defer func() {
+		close(stopReleaser)
+		<-releaserDone
+	}()
+
+	status := 0
+wait:
+	for {
+		select {
+		case <-ctx.Done():
+			d.log.Info("stopping", slog.String("cause", context.Cause(ctx).Error()))
+			break wait
+		case status = <-d.exit:
+			d.log.Info("exiting as asked", slog.Int(keyCode, status))
+			break wait
+		case <-d.reloadSignal:
+			if err := d.reload(); err != nil {
+				d.log.Error("reloading the config on SIGHUP", attrErr(err))
+			}
+		}
+	}
+	ln.Close()
+	d.stopReq() // connections still waiting for their request are closed
+	<-accepted
+	d.drain()
+	return status, nil
+}
+
+// releaseMemory hands freed memory back to the OS when asked, at most once
+// a second, until stop is closed.
+func (d *daemon) releaseMemory(stop <-chan struct{}) {
+	for {
+		select {
+		case <-stop:
+			return
+		case <-d.release:
+		}
+		debug.FreeOSMemory()
+		select { // requests meanwhile coalesce into one
+		case <-stop:
+			return
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// requestRelease asks releaseMemory to run soon.
+func (d *daemon) requestRelease() {
+	select {
+	case d.release <- struct{}{}:
+	default:
+	}
+}
+
+// drain waits for the connections in flight, canceling their actions after
+// shutdownGrace.
+func (d *daemon) drain() {
+	done := make(chan struct{})
+	go func() {
+		d.conns.Wait()
+		close(done)
+	}()
+	t := time.NewTimer(shutdownGrace)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+		d.log.Warn("canceling running actions to stop")
+		d.stopAll()
+		<-done
+	}
+	d.stopAll()
+}
+
+// accept serves each connection in its own goroutine until ln is closed.
+func (d *daemon) accept(ln net.Listener) {
+	var backoff time.Duration
+	for {
+		conn, err := ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			// Out of file descriptors and the like: wait, as net/http does.
+			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+			d.log.Error("accepting a connection", attrErr(err))
+			time.Sleep(backoff)
+			continue
+		}
+		backoff = 0
+		d.conns.Add(1)
+		go func() {
+			defer d.conns.Done()
+			defer conn.Close()
+			d.serveConn(conn)
+		}()
+	}
+}
+
+// serveConn answers the one request a connection carries. A peer outside
+// allow_from is closed on before a byte is read; a request that fails to
+// read, authenticate or decode closes the connection without an answer.
+func (d *daemon) serveConn(conn net.Conn) {
+	cfg := d.config()
+	if tcp, ok := conn.RemoteAddr().(*net.TCPAddr); !ok || !cfg.allows(tcp.AddrPort().Addr()) {
+		d.log.Warn("refused a connection from outside allow_from", attrRemote(conn))
+		return
+	}
+	key := wire.KeyFor(string(cfg.PSK))
+	stop := context.AfterFunc(d.closing, func() { conn.Close() })
+	fr := &frameReader{conn: conn, start: time.Now()}
+	defer func() {
+		if fr.n > releaseAfter {
+			d.requestRelease()
+		}
+	}()
+	typ, msg, err := key.ReadMessage(fr)
+	if !stop() {
+		return // the daemon is stopping; whatever came in is not served
+	}
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			// Nothing at all was sent: a port probe, not an attack.
+			d.log.Debug("connection closed before a request", attrRemote(conn))
+			return
+		}
+		d.log.Warn("closed a connection after a bad request frame", attrRemote(conn), attrErr(err))
+		return
+	}
+	x := &exchange{d: d, conn: conn, key: key, cfg: cfg}
+	switch m := msg.(type) {
+	case wire.MessageHeartbeatRequest:
+		x.heartbeat()
+	case wire.MessageTriggerAction:
+		x.trigger(m)
+	default:
+		d.log.Warn("closed a connection whose request is not one", attrRemote(conn), slog.Uint64(keyType, uint64(typ)))
+	}
+}
+
+// frameReader reads a request frame from conn: each read may wait
+// frameIdle, and the whole frame may take frameMax. It counts the bytes.
+type frameReader struct {
+	conn  net.Conn
+	start time.Time
+	n     int
+}
+
+func (r *frameReader) Read(p []byte) (int, error) {
+	deadline := min(time.Now().Add(frameIdle).UnixNano(), r.start.Add(frameMax).UnixNano())
+	r.conn.SetReadDeadline(time.Unix(0, deadline))
+	n, err := r.conn.Read(p)
+	r.n += n
+	return n, err
+}
+
+// sender writes the frames of one exchange. It is safe for concurrent use,
+// remembers when it last sent, and after the first failed write sends
+// nothing more (the server is gone; the action carries on).
+type sender struct {
+	conn net.Conn
+	key  *wire.Key
+
+	mu   sync.Mutex
+	last time.Time
+	err  error
+}
+
+func (s *sender) send(typ uint32, msg any) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.err != nil {
+		return s.err
+	}
+	s.conn.SetWriteDeadline(time.Now().Add(writeTimeout))
+	err := s.key.WriteMessage(typ, msg, s.conn)
+	if err != nil && !errors.Is(err, wire.ErrFrameTooLarge) {
+		s.err = err // nothing was written for a frame too large; the stream is intact
+	}
+	s.last = time.Now()
+	return err
+}
+
+// keepalive sends a Keepalive whenever nothing was sent for keepaliveEvery,
+// until the returned function is called.
+func (s *sender) keepalive(every time.Duration) (stop func()) {
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTimer(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+			s.mu.Lock()
+			quiet := time.Since(s.last)
+			s.mu.Unlock()
+			if quiet >= every {
+				s.send(wire.MessageTypeKeepalive, nil)
+				quiet = 0
+			}
+			t.Reset(every - quiet)
+		}
+	}()
+	return func() {
+		close(done)
+		<-finished
+	}
+}
