@@ -16,6 +16,7 @@ import (
 	"github.com/otto-automation/otto/internal/serve/api"
 	"github.com/otto-automation/otto/internal/serve/auth"
 	"github.com/otto-automation/otto/internal/serve/domain"
+	"github.com/otto-automation/otto/internal/serve/fleet"
 	"github.com/otto-automation/otto/internal/serve/store"
 	"github.com/otto-automation/otto/internal/version"
 )
@@ -58,13 +59,25 @@ func run(ctx context.Context, cfg Config, stdout, stderr io.Writer) (err error) 
 	if err := prepare(ctx, svc, cfg, log); err != nil {
 		return err
 	}
-	apiSrv := api.New(api.Config{Service: svc, Auth: auth.New(svc, log, nil), Log: log,
-		Version: version.Version, TLS: cfg.TLSCert != ""})
-
 	ln, scheme, err := listen(cfg)
 	if err != nil {
 		return err
 	}
+	serverURL := scheme + "://" + ln.Addr().String()
+	fl, err := fleet.New(ctx, fleet.Config{Store: st, Logger: log, Version: version.Version,
+		ServerURL: func() string { return serverURL }})
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("starting the connection to clients: %w", err)
+	}
+	fleetCtx, stopFleet := context.WithCancel(ctx)
+	fleetDone := make(chan struct{})
+	go func() {
+		defer close(fleetDone)
+		_ = fl.Run(fleetCtx)
+	}()
+	apiSrv := api.New(api.Config{Service: svc, Fleet: fl, Auth: auth.New(svc, log, nil), Log: log,
+		Version: version.Version, TLS: cfg.TLSCert != ""})
 	httpSrv := &http.Server{
 		Handler:           apiSrv.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -93,6 +106,11 @@ func run(ctx context.Context, cfg Config, stdout, stderr io.Writer) (err error) 
 		err = fmt.Errorf("serving: %w", err)
 		log.Error("server failed; shutting down", "err", err)
 	}
+	// Stop the background loop, then end the runs in flight (their
+	// results are stored, and their live streams end), then the requests.
+	stopFleet()
+	<-fleetDone
+	_ = fl.Close()
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
 	if serr := httpSrv.Shutdown(sctx); serr != nil {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/otto-automation/otto/internal/serve/auth"
 	"github.com/otto-automation/otto/internal/serve/domain"
+	"github.com/otto-automation/otto/internal/serve/fleet"
 )
 
 // Body limits.
@@ -29,8 +30,10 @@ const (
 // Config is what a Server needs.
 type Config struct {
 	Service *domain.Service
-	Auth    *auth.Authenticator
-	Log     *slog.Logger
+	// Fleet talks to the clients: heartbeats, runs, PSK rotation.
+	Fleet *fleet.Service
+	Auth  *auth.Authenticator
+	Log   *slog.Logger
 	// Version is the server's version, reported by /api/state.
 	Version string
 	// TLS is set when the server speaks HTTPS; session cookies are then
@@ -46,6 +49,7 @@ type Config struct {
 type Server struct {
 	cfg      Config
 	svc      *domain.Service
+	fleet    *fleet.Service
 	auth     *auth.Authenticator
 	log      *slog.Logger
 	register *auth.RateLimit
@@ -76,6 +80,7 @@ func (s *Server) routes() []route {
 		s.registerRoutes(),
 		s.userRoutes(),
 		s.serverRoutes(),
+		s.fleetRoutes(),
 	} {
 		all = append(all, table...)
 	}
@@ -87,7 +92,7 @@ func New(cfg Config) *Server {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	s := &Server{cfg: cfg, svc: cfg.Service, auth: cfg.Auth, log: cfg.Log,
+	s := &Server{cfg: cfg, svc: cfg.Service, fleet: cfg.Fleet, auth: cfg.Auth, log: cfg.Log,
 		register: auth.NewRateLimit(10, time.Minute, cfg.Now), mux: http.NewServeMux()}
 	for _, rt := range s.routes() {
 		s.mux.Handle(rt.method+" "+rt.pattern, s.wrap(rt))

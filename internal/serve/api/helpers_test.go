@@ -13,6 +13,7 @@ import (
 
 	"github.com/otto-automation/otto/internal/serve/auth"
 	"github.com/otto-automation/otto/internal/serve/domain"
+	"github.com/otto-automation/otto/internal/serve/fleet"
 	"github.com/otto-automation/otto/internal/serve/storetest"
 )
 
@@ -52,7 +53,12 @@ func newEnv(t testing.TB) *env {
 		t.Fatal(err)
 	}
 	a := auth.New(svc, log, nil)
-	s := New(Config{Service: svc, Auth: a, Log: log, Version: "test", Hostname: "otto.test"})
+	fl, err := fleet.New(ctx, fleet.Config{Store: st, Logger: log, Version: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { fl.Close() })
+	s := New(Config{Service: svc, Fleet: fl, Auth: a, Log: log, Version: "test", Hostname: "otto.test"})
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
 	e := &env{t: t, svc: svc, api: s, srv: srv}

@@ -76,6 +76,7 @@ type Client struct {
 	psk        string
 	updateMode UpdatePSKMode
 	hang       bool
+	onTrigger  func(wire.MessageTriggerAction)
 	ln         net.Listener
 	conns      map[net.Conn]struct{}
 	heartbeats int
@@ -204,6 +205,15 @@ func (c *Client) SetHang(hang bool) {
 	c.hang = hang
 }
 
+// SetOnTrigger makes c call fn with every action other than RunScript, as
+// soon as it is received and before c acts on it: a test can change c's
+// behaviour at that exact point (go silent right after a PSK update, say).
+func (c *Client) SetOnTrigger(fn func(wire.MessageTriggerAction)) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.onTrigger = fn
+}
+
 // Heartbeats returns how many heartbeats c answered.
 func (c *Client) Heartbeats() int {
 	c.mu.Lock()
@@ -256,7 +266,7 @@ func (c *Client) ServeConn(conn net.Conn) {
 		conn.Read(make([]byte, 1)) // until the server gives up
 		return
 	}
-	w := &writer{conn: conn, psk: psk}
+	w := &writer{conn: conn, psk: psk, last: time.Now()}
 	switch typ {
 	case wire.MessageTypeHeartbeatRequest:
 		c.mu.Lock()
@@ -271,6 +281,12 @@ func (c *Client) ServeConn(conn net.Conn) {
 }
 
 func (c *Client) trigger(conn net.Conn, w *writer, t wire.MessageTriggerAction) {
+	c.mu.Lock()
+	hook := c.onTrigger
+	c.mu.Unlock()
+	if hook != nil && t.Action != wire.ActionRunScript {
+		hook(t)
+	}
 	ok := wire.MessageActionResult{ScriptResult: wire.ScriptResult{Success: true}, ClientVersion: c.version}
 	switch t.Action {
 	case wire.ActionRunScript:

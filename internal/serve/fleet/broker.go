@@ -1,0 +1,302 @@
+package fleet
+
+import (
+	"context"
+	"sync"
+
+	"github.com/otto-automation/otto/internal/serve/domain"
+	"github.com/otto-automation/otto/internal/wire"
+)
+
+// Kinds of RunUpdate. They double as the event names of a server-sent
+// events stream.
+const (
+	// UpdateState: the run changed state (it started running).
+	UpdateState = "state"
+	// UpdateOutput: more output arrived. Run.Stdout and Run.Stderr hold the
+	// whole output so far (capped), so a slow reader that missed some
+	// updates loses nothing but intermediate steps; since the cap keeps the
+	// beginning, each output only ever extends the previous one.
+	UpdateOutput = "output"
+	// UpdateResult: the run ended and Run is its stored record. It is the
+	// last update of that run, and it is never dropped.
+	UpdateResult = "result"
+)
+
+// RunUpdate is one change of a live run.
+type RunUpdate struct {
+	Kind string     // UpdateState, UpdateOutput or UpdateResult
+	Run  domain.Run // the run after the change
+}
+
+// Subscription follows one run or one batch of runs as they happen.
+type Subscription struct {
+	// C delivers the updates in order. It is closed once the result of every
+	// run followed has been delivered, or after Close. A reader that falls
+	// behind never slows the runs: while it lags, the output updates waiting
+	// for it collapse into the latest one per run; state changes and results
+	// are all kept.
+	C <-chan RunUpdate
+
+	sub *subscriber
+}
+
+// Close stops the subscription. It is safe to call more than once, and
+// must be called if the reader stops before C is closed.
+func (s *Subscription) Close() { s.sub.close() }
+
+// activeRun is a run that is pending or running in this process.
+type activeRun struct {
+	run    domain.Run // current state; guarded by broker.mu until done is closed
+	cancel context.CancelCauseFunc
+	ctx    context.Context
+	// result is the client's answer, if one came; kept for the sync action
+	// API, which reports a client's ExecError apart from connection errors.
+	result *wire.ScriptResult
+	done   chan struct{} // closed once the final record is stored
+}
+
+// broker keeps the live runs and fans their changes out to subscribers.
+type broker struct {
+	mu        sync.Mutex
+	active    map[int64]*activeRun
+	batches   map[string]map[int64]*activeRun
+	runSubs   map[int64]map[*subscriber]struct{}
+	batchSubs map[string]map[*subscriber]struct{}
+}
+
+func newBroker() *broker {
+	return &broker{
+		active:    make(map[int64]*activeRun),
+		batches:   make(map[string]map[int64]*activeRun),
+		runSubs:   make(map[int64]map[*subscriber]struct{}),
+		batchSubs: make(map[string]map[*subscriber]struct{}),
+	}
+}
+
+// add registers freshly created runs as active.
+func (b *broker) add(runs []*activeRun) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, ar := range runs {
+		b.active[ar.run.ID] = ar
+		m := b.batches[ar.run.BatchID]
+		if m == nil {
+			m = make(map[int64]*activeRun)
+			b.batches[ar.run.BatchID] = m
+		}
+		m[ar.run.ID] = ar
+	}
+}
+
+// get returns the active run id.
+func (b *broker) get(id int64) *activeRun {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.active[id]
+}
+
+// snapshot returns the current state of an active run.
+func (b *broker) snapshot(ar *activeRun) domain.Run {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return ar.run
+}
+
+// update changes an active run with fn and tells subscribers; fn reports
+// whether anything changed.
+func (b *broker) update(ar *activeRun, kind string, fn func(r *domain.Run) bool) domain.Run {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if fn(&ar.run) {
+		b.publish(RunUpdate{Kind: kind, Run: ar.run})
+	}
+	return ar.run
+}
+
+// finish records the final state of a run, whose record is now stored,
+// tells subscribers, and forgets the run.
+func (b *broker) finish(ar *activeRun, final domain.Run) {
+	b.mu.Lock()
+	ar.run = final
+	b.publish(RunUpdate{Kind: UpdateResult, Run: final})
+	delete(b.active, final.ID)
+	if m := b.batches[final.BatchID]; m != nil {
+		delete(m, final.ID)
+		if len(m) == 0 {
+			delete(b.batches, final.BatchID)
+		}
+	}
+	b.mu.Unlock()
+	close(ar.done)
+}
+
+// publish hands u to the subscribers of its run and of its batch; b.mu is
+// held.
+func (b *broker) publish(u RunUpdate) {
+	for s := range b.runSubs[u.Run.ID] {
+		s.push(u)
+	}
+	for s := range b.batchSubs[u.Run.BatchID] {
+		s.push(u)
+	}
+	if u.Kind == UpdateResult {
+		delete(b.runSubs, u.Run.ID)
+	}
+}
+
+// subscribe follows run id if it is active; it returns the run's current
+// state and the subscription, or ok false when the run is not active.
+func (b *broker) subscribe(id int64) (domain.Run, *Subscription, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	ar := b.active[id]
+	if ar == nil {
+		return domain.Run{}, nil, false
+	}
+	s := newSubscriber(b, 1)
+	s.runID = id
+	if b.runSubs[id] == nil {
+		b.runSubs[id] = make(map[*subscriber]struct{})
+	}
+	b.runSubs[id][s] = struct{}{}
+	return ar.run, &Subscription{C: s.out, sub: s}, true
+}
+
+// subscribeBatch follows the active runs of batch id and returns their
+// current states (possibly none).
+func (b *broker) subscribeBatch(id string) ([]domain.Run, *Subscription) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var runs []domain.Run
+	for _, ar := range b.batches[id] {
+		runs = append(runs, ar.run)
+	}
+	s := newSubscriber(b, len(runs))
+	s.batchID = id
+	if len(runs) > 0 {
+		if b.batchSubs[id] == nil {
+			b.batchSubs[id] = make(map[*subscriber]struct{})
+		}
+		b.batchSubs[id][s] = struct{}{}
+	}
+	return runs, &Subscription{C: s.out, sub: s}
+}
+
+// unsubscribe removes s; b.mu is not held.
+func (b *broker) unsubscribe(s *subscriber) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if m := b.runSubs[s.runID]; m != nil {
+		delete(m, s)
+		if len(m) == 0 {
+			delete(b.runSubs, s.runID)
+		}
+	}
+	if m := b.batchSubs[s.batchID]; m != nil {
+		delete(m, s)
+		if len(m) == 0 {
+			delete(b.batchSubs, s.batchID)
+		}
+	}
+}
+
+// subscriber queues updates for one reader and feeds them to its channel
+// from a goroutine of its own, so that publishing never blocks.
+type subscriber struct {
+	b       *broker
+	runID   int64
+	batchID string
+
+	mu        sync.Mutex
+	queue     []*RunUpdate
+	outputs   map[int64]*RunUpdate // the queued output update of each run
+	remaining int                  // runs whose result is still to come
+	wake      chan struct{}        // buffered 1: "queue changed"
+	quit      chan struct{}
+	closeOnce sync.Once
+
+	out chan RunUpdate
+}
+
+func newSubscriber(b *broker, runs int) *subscriber {
+	s := &subscriber{
+		b:         b,
+		outputs:   make(map[int64]*RunUpdate),
+		remaining: runs,
+		wake:      make(chan struct{}, 1),
+		quit:      make(chan struct{}),
+		out:       make(chan RunUpdate),
+	}
+	go s.pump()
+	return s
+}
+
+// push queues u. An output update replaces the one of the same run still
+// in the queue: each carries the whole output so far.
+func (s *subscriber) push(u RunUpdate) {
+	s.mu.Lock()
+	if u.Kind == UpdateOutput {
+		if q := s.outputs[u.Run.ID]; q != nil {
+			*q = u
+			s.mu.Unlock()
+			return
+		}
+	}
+	p := &u
+	s.queue = append(s.queue, p)
+	if u.Kind == UpdateOutput {
+		s.outputs[u.Run.ID] = p
+	}
+	if u.Kind == UpdateResult {
+		s.remaining--
+	}
+	s.mu.Unlock()
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// pump delivers the queue to out until every result went out or the
+// subscription is closed.
+func (s *subscriber) pump() {
+	defer close(s.out)
+	for {
+		s.mu.Lock()
+		if len(s.queue) == 0 {
+			done := s.remaining <= 0
+			s.mu.Unlock()
+			if done {
+				s.b.unsubscribe(s)
+				return
+			}
+			select {
+			case <-s.wake:
+				continue
+			case <-s.quit:
+				return
+			}
+		}
+		p := s.queue[0]
+		s.queue[0] = nil
+		s.queue = s.queue[1:]
+		if s.outputs[p.Run.ID] == p {
+			delete(s.outputs, p.Run.ID)
+		}
+		u := *p
+		s.mu.Unlock()
+		select {
+		case s.out <- u:
+		case <-s.quit:
+			return
+		}
+	}
+}
+
+func (s *subscriber) close() {
+	s.closeOnce.Do(func() {
+		close(s.quit)
+		s.b.unsubscribe(s)
+	})
+}
