@@ -8,6 +8,7 @@ import (
 	"os"
 
 	"github.com/otto-automation/otto/internal/client"
+	"github.com/otto-automation/otto/internal/ctl"
 	"github.com/otto-automation/otto/internal/demo"
 	"github.com/otto-automation/otto/internal/multicall"
 	"github.com/otto-automation/otto/internal/serve"
@@ -17,7 +18,7 @@ func main() {
 	os.Exit(multicall.Run(context.Background(), os.Args, os.Stdout, os.Stderr,
 		serve.Command(),
 		client.Command(),
-		multicall.NotImplemented("ctl", "ottoctl: the command line for the server's REST API"),
+		ctl.Command(),
 		demo.Command(),
 	))
 }

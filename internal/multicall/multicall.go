@@ -83,6 +83,9 @@ func newApp(stdout, stderr io.Writer, roles []*cli.Command) *cli.App {
 		ErrWriter:       stderr,
 		ExitErrHandler:  func(*cli.Context, error) {},
 		HideHelpCommand: false,
+		// Completion of flags and commands for ottoctl's bash, zsh and
+		// fish scripts ("ottoctl completion").
+		EnableBashCompletion: true,
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
 			return usageError{err}
 		},

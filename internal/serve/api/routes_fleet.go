@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/otto-automation/otto/internal/serve/auth"
 	"github.com/otto-automation/otto/internal/serve/domain"
@@ -56,13 +57,10 @@ func fleetError(err error) error {
 	return err
 }
 
-// trimPrefix drops the "fleet: " of a fleet error for the user.
+// trimPrefix drops the "fleet: " prefixes of a fleet error (its own and
+// those of the errors it wraps) for the user.
 func trimPrefix(err error) string {
-	msg := err.Error()
-	if len(msg) > 7 && msg[:7] == "fleet: " {
-		return msg[7:]
-	}
-	return msg
+	return strings.ReplaceAll(err.Error(), "fleet: ", "")
 }
 
 func (s *Server) heartbeats(c *call) (any, error) {
@@ -222,6 +220,9 @@ func (s *Server) getRun(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if r, ok := s.fleet.Live(id); ok {
+		return r, nil // with the output so far, which is stored at the end
+	}
 	var r domain.Run
 	err = s.svc.Store.View(c.ctx, func(tx domain.Tx) error {
 		r, err = tx.Run(id)
@@ -239,6 +240,14 @@ func (s *Server) cancelRun(c *call) (any, error) {
 		return nil, err
 	}
 	if err := s.fleet.Cancel(id); err != nil {
+		if errors.Is(err, fleet.ErrRunNotActive) {
+			r, gerr := s.getRun(c)
+			if gerr != nil {
+				return nil, gerr // unknown run: 404
+			}
+			return nil, &PublicError{Status: http.StatusConflict, Err: err,
+				Msg: fmt.Sprintf("run %d is not running (it is %s)", id, r.(domain.Run).State)}
+		}
 		return nil, fleetError(err)
 	}
 	s.log.Info("run canceled", "run.id", id, "user", c.who())
