@@ -607,8 +607,9 @@ func testThroughBinary(t *testing.T, home string) {
 	if ee, isExit := err.(*exec.ExitError); !isExit || ee.ExitCode() != ExitError || !strings.Contains(string(out), `no host named "nosuch"`) {
 		t.Errorf("ottoctl hosts show nosuch = %v, %s; want exit 1", err, out)
 	}
+	// The saved key goes only to its own server, so name credentials.
 	cmd = exec.Command(link, "hosts", "ls", "--url", "http://127.0.0.1:1")
-	cmd.Env = append(os.Environ(), "HOME="+home)
+	cmd.Env = append(os.Environ(), "HOME="+home, "OTTO_USERNAME=admin", "OTTO_API_KEY=nope")
 	out, err = cmd.CombinedOutput()
 	if ee, isExit := err.(*exec.ExitError); !isExit || ee.ExitCode() != ExitUnreachable {
 		t.Errorf("ottoctl hosts ls --url http://127.0.0.1:1 = %v, %s; want exit 3", err, out)
