@@ -70,6 +70,7 @@ type Store struct {
 	blobs  string
 	log    *slog.Logger
 	closed atomic.Bool
+	hosts  hostCache
 }
 
 var _ domain.Store = (*Store)(nil)
@@ -126,7 +127,7 @@ func (s *Store) View(ctx context.Context, fn func(domain.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	err := s.db.View(func(b *bolt.Tx) error { return fn(&tx{b: b}) })
+	err := s.db.View(func(b *bolt.Tx) error { return fn(&tx{b: b, cache: &s.hosts}) })
 	return s.wrap(err)
 }
 

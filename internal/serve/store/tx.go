@@ -19,6 +19,8 @@ type tx struct {
 	// assigned are the ID fields filled in by inserts; Update zeroes them
 	// again if the transaction does not commit.
 	assigned []*int64
+	// cache is the store's decoded host list; nil disables it.
+	cache *hostCache
 }
 
 var _ domain.Tx = (*tx)(nil)
@@ -115,7 +117,7 @@ type (
 )
 
 func (t *tx) Host(id int64) (domain.Host, error)          { return get(t, hosts, itob(id)) }
-func (t *tx) Hosts() ([]domain.Host, error)               { return list(t, hosts) }
+func (t *tx) Hosts() ([]domain.Host, error)               { return t.cachedHosts() }
 func (t *tx) HostByName(name string) (domain.Host, error) { return lookup(t, hosts, name) }
 func (t *tx) PutHost(h *domain.Host) error                { return put(t, hosts, h) }
 
@@ -409,7 +411,7 @@ func write[T any](t *tx, e *table[T], key, old []byte, v *T) error {
 	if err := t.b.Bucket(e.bucket).Put(key, data); err != nil {
 		return e.errorf(key, err)
 	}
-	return nil
+	return t.changed(e)
 }
 
 // del deletes the record under key, which must exist.
@@ -429,6 +431,14 @@ func del[T any](t *tx, e *table[T], key []byte) error {
 	}
 	if err := b.Delete(key); err != nil {
 		return e.errorf(key, err)
+	}
+	return t.changed(e)
+}
+
+// changed notes a write to e's bucket where a cache depends on it.
+func (t *tx) changed(e any) error {
+	if e == any(hosts) {
+		return t.bumpHostsGen()
 	}
 	return nil
 }
