@@ -192,7 +192,7 @@ func startWriter(c *client, n int) *writer {
 				default:
 				}
 				name := fmt.Sprintf("host-%d-%d", g, i)
-				status, body, err := c.do("PUT", "/api/hosts/host", map[string]any{"Name": name, "Address": fmt.Sprintf("10.%d.%d.%d", g, i/250, i%250+1), "PSK": "psk-" + name})
+				status, body, err := c.do("PUT", "/api/hosts/host", map[string]any{"Name": name, "Address": fmt.Sprintf("127.%d.%d.%d", g, i/250, i%250+1), "PSK": "psk-" + name})
 				w.mu.Lock()
 				switch {
 				case err != nil: // the server died mid-request: not acknowledged
@@ -340,13 +340,13 @@ func TestServerNeverLogsPSK(t *testing.T) {
 	p := startServer(t, dir, "--verbose")
 	c := login(t, p.url)
 	const psk = "very-secret-psk-value"
-	status, body, _ := c.do("PUT", "/api/hosts/host", map[string]any{"Name": "h", "Address": "10.0.0.1", "PSK": psk,
+	status, body, _ := c.do("PUT", "/api/hosts/host", map[string]any{"Name": "h", "Address": "127.0.0.1", "PSK": psk,
 		"Environment": []map[string]any{{"Key": "K", "Value": "very-secret-env-value", "Secret": true}}})
 	if status != 200 {
 		t.Fatalf("create = %d %s", status, body)
 	}
-	c.do("POST", "/api/hosts/host/1", map[string]any{"Name": "h2", "Address": "10.0.0.1", "PSK": psk + "2", "GroupIDs": []int64{1}})
-	c.do("PUT", "/api/hosts/host", map[string]any{"Name": "h2", "Address": "10.0.0.1", "PSK": psk})
+	c.do("POST", "/api/hosts/host/1", map[string]any{"Name": "h2", "Address": "127.0.0.1", "PSK": psk + "2", "GroupIDs": []int64{1}})
+	c.do("PUT", "/api/hosts/host", map[string]any{"Name": "h2", "Address": "127.0.0.1", "PSK": psk})
 	c.do("DELETE", "/api/hosts/host/1", nil)
 	p.stop(syscall.SIGTERM)
 	logs := p.logs.String()

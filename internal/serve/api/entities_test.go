@@ -33,8 +33,8 @@ func TestGroups(t *testing.T) {
 		t.Errorf("group answer shows a secret value: %s", a.Body)
 	}
 
-	h1 := e.mkHost("h1", "10.0.0.1")
-	h2 := e.mkHost("h2", "10.0.0.2", 1, g.ID)
+	h1 := e.mkHost("h1", "127.0.0.1")
+	h2 := e.mkHost("h2", "127.0.0.2", 1, g.ID)
 	var m map[string][]int64
 	e.must(e.view, "GET", "/api/groups/membership", nil, &m)
 	if got := m[itoa(g.ID)]; len(got) != 1 || got[0] != h2.ID || len(m["1"]) != 2 {
@@ -144,7 +144,7 @@ func TestScripts(t *testing.T) {
 	if len(gs) != 2 {
 		t.Errorf("script groups = %+v, want 2", gs)
 	}
-	e.mkHost("h", "10.0.0.1", g.ID)
+	e.mkHost("h", "127.0.0.1", g.ID)
 	var hs []domain.Host
 	e.must(e.view, "GET", path+"/hosts", nil, &hs)
 	if len(hs) != 1 {
@@ -175,7 +175,7 @@ func TestScripts(t *testing.T) {
 func TestSchedules(t *testing.T) {
 	e := newEnv(t)
 	sc := e.mkScript("s")
-	h := e.mkHost("h", "10.0.0.1")
+	h := e.mkHost("h", "127.0.0.1")
 	ok := func(kv ...any) map[string]any {
 		m := map[string]any{"Name": "every", "ScriptID": sc.ID, "Pattern": "*/5 * * * *", "Scope": map[string]any{"HostIDs": []int64{h.ID}}}
 		for i := 0; i < len(kv); i += 2 {
@@ -262,7 +262,7 @@ func TestRegisterRules(t *testing.T) {
 
 func TestSearchAndEvents(t *testing.T) {
 	e := newEnv(t)
-	e.mkHost("web-1", "10.0.0.1")
+	e.mkHost("web-1", "127.0.0.1")
 	e.mkGroup("Webservers")
 	e.mkScript("deploy web")
 	var res []domain.SearchResult
@@ -270,7 +270,7 @@ func TestSearchAndEvents(t *testing.T) {
 	if len(res) != 3 || res[0].Type != "host" || res[1].Type != "group" || res[2].Type != "script" {
 		t.Errorf("search WEB = %+v, want a host, a group, a script", res)
 	}
-	e.must(e.view, "POST", "/api/search/system", map[string]any{"Query": "10.0.0"}, &res)
+	e.must(e.view, "POST", "/api/search/system", map[string]any{"Query": "127.0.0"}, &res)
 	if len(res) != 1 {
 		t.Errorf("search by address = %+v", res)
 	}

@@ -11,8 +11,8 @@ import (
 func TestHostCreate(t *testing.T) {
 	e := newEnv(t)
 	g := e.mkGroup("web")
-	e.mkHost("taken", "10.0.0.1")
-	ok := map[string]any{"Name": "web1", "Address": "10.0.0.2", "PSK": "k", "GroupIDs": []int64{g.ID}}
+	e.mkHost("taken", "127.0.0.1")
+	ok := map[string]any{"Name": "web1", "Address": "127.0.0.2", "PSK": "k", "GroupIDs": []int64{g.ID}}
 	with := func(kv ...any) map[string]any {
 		m := map[string]any{}
 		for k, v := range ok {
@@ -38,7 +38,7 @@ func TestHostCreate(t *testing.T) {
 		{"duplicate name", with("Name", "taken"), 400, `a host named "taken" already exists`},
 		{"no address", with("Address", nil), 400, "Address is required"},
 		{"bad address", with("Address", "http://x"), 400, "neither an IP address nor a host name"},
-		{"duplicate address", with("Address", "10.0.0.1"), 400, "already has address 10.0.0.1:12444"},
+		{"duplicate address", with("Address", "127.0.0.1"), 400, "already has address 127.0.0.1:12444"},
 		{"port too big", with("Port", 70000), 400, "Port 70000 is out of range"},
 		{"negative port", with("Port", -1), 400, "field Port: expected a whole number"},
 		{"no PSK", with("PSK", nil), 400, "PSK is required"},
@@ -139,18 +139,18 @@ func TestHostSecrets(t *testing.T) {
 func TestHostEditDelete(t *testing.T) {
 	e := newEnv(t)
 	g := e.mkGroup("g2")
-	h := e.mkHost("a", "10.0.0.1")
-	e.mkHost("b", "10.0.0.2")
+	h := e.mkHost("a", "127.0.0.1")
+	e.mkHost("b", "127.0.0.2")
 	path := "/api/hosts/host/" + itoa(h.ID)
 	body := func(kv ...any) map[string]any {
-		m := map[string]any{"Name": "a", "Address": "10.0.0.1", "GroupIDs": []int64{1}}
+		m := map[string]any{"Name": "a", "Address": "127.0.0.1", "GroupIDs": []int64{1}}
 		for i := 0; i < len(kv); i += 2 {
 			m[kv[i].(string)] = kv[i+1]
 		}
 		return m
 	}
 	e.fails(e.admin, "POST", path, body("Name", "b"), 400, `a host named "b" already exists`)
-	e.fails(e.admin, "POST", path, body("Address", "10.0.0.2"), 400, "already has address")
+	e.fails(e.admin, "POST", path, body("Address", "127.0.0.2"), 400, "already has address")
 	e.fails(e.admin, "POST", path, body("GroupIDs", []int64{}), 400, "at least one group")
 	e.fails(e.admin, "POST", path, body("ID", 5), 400, "does not match")
 	e.fails(e.admin, "POST", "/api/hosts/host/99", body(), 404, "no host with ID 99")

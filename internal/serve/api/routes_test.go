@@ -98,7 +98,7 @@ func TestEnvelope(t *testing.T) {
 	if a.Body != want {
 		t.Errorf("GET /api/groups/group/77 body = %s, want %s", a.Body, want)
 	}
-	a = e.must(e.admin, "DELETE", "/api/hosts/host/"+itoa(e.mkHost("h", "10.1.1.1").ID), nil, nil)
+	a = e.must(e.admin, "DELETE", "/api/hosts/host/"+itoa(e.mkHost("h", "127.1.1.1").ID), nil, nil)
 	if a.Body != `{"code":200,"error":{},"data":true}`+"\n" {
 		t.Errorf("DELETE body = %s", a.Body)
 	}

@@ -12,7 +12,7 @@ import (
 // TestHostLogNeverShowsPSK logs a host through both slog handlers, alone
 // and inside a group, and checks its keys and secret values stay out.
 func TestHostLogNeverShowsPSK(t *testing.T) {
-	h := Host{ID: 3, Name: "web", Address: "10.0.0.3", Port: 12444, PSK: "the-psk-value", PendingPSK: "the-pending-value",
+	h := Host{ID: 3, Name: "web", Address: "127.0.0.3", Port: 12444, PSK: "the-psk-value", PendingPSK: "the-pending-value",
 		Environment: Environment{{Key: "TOKEN", Value: "the-secret-value", Secret: true}}}
 	o := DefaultOptions()
 	o.Register.Key = "the-register-key"
@@ -53,12 +53,12 @@ func TestRunEnvironment(t *testing.T) {
 		{ID: 2, Environment: Environment{{Key: "D", Value: "group2"}}},
 		{ID: 3, Environment: Environment{{Key: "E", Value: "not the host's group"}}},
 	}
-	h := Host{Address: "10.0.0.1", Port: 0, PSK: "k", GroupIDs: []int64{2, 1}, Environment: Environment{{Key: "A", Value: "host"}}}
+	h := Host{Address: "127.0.0.1", Port: 0, PSK: "k", GroupIDs: []int64{2, 1}, Environment: Environment{{Key: "A", Value: "host"}}}
 	got := RunEnvironment(o, sc, groups, h, "1.2.3")
 	want := Environment{
 		{Key: "A", Value: "host"}, {Key: "B", Value: "script"}, {Key: "OTTO_HOST_PORT", Value: "12444"},
 		{Key: "C", Value: "group1", Secret: true}, {Key: "D", Value: "group1"},
-		{Key: "OTTO_SERVER_URL", Value: "https://otto"}, {Key: "OTTO_SERVER_VERSION", Value: "1.2.3"}, {Key: "OTTO_HOST_ADDRESS", Value: "10.0.0.1"},
+		{Key: "OTTO_SERVER_URL", Value: "https://otto"}, {Key: "OTTO_SERVER_VERSION", Value: "1.2.3"}, {Key: "OTTO_HOST_ADDRESS", Value: "127.0.0.1"},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("RunEnvironment() =\n%v, want\n%v", got, want)
@@ -133,7 +133,7 @@ func TestCheckAddress(t *testing.T) {
 		in, want string
 		ok       bool
 	}{
-		{"10.0.0.1", "10.0.0.1", true}, {" Web-1.Example.COM ", "web-1.example.com", true}, {"::1", "::1", true},
+		{"127.0.0.1", "127.0.0.1", true}, {" Web-1.Example.COM ", "web-1.example.com", true}, {"::1", "::1", true},
 		{"[2001:db8::1]", "2001:db8::1", true}, {"host_name", "host_name", true},
 		{"", "", false}, {"http://x", "", false}, {"a b", "", false}, {"-bad.example", "", false}, {"a..b", "", false},
 	} {

@@ -152,6 +152,12 @@ type Dialer struct {
 	// net.Pipe. Nil means a net.Dialer with Timeout.
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 
+	// Keys, if set, returns the key for each frame sealed or opened,
+	// instead of one cached key per exchange. It is for benchmarks only:
+	// wire.NewKey derives the key for every frame, as 0.x peers do (see
+	// Config.Keys).
+	Keys func(psk string) *wire.Key
+
 	// keepalive replaces wire.KeepaliveInterval, for tests.
 	keepalive time.Duration
 }
@@ -183,7 +189,7 @@ func (d Dialer) network() string {
 type exchange struct {
 	d       Dialer
 	t       Target
-	key     *wire.Key
+	key     *wire.Key // nil when d.Keys is set; use k()
 	conn    net.Conn
 	started bool // some frame arrived, so the key was accepted
 	// watched ends the exchange when it ends (see watch); nil for a run,
@@ -231,9 +237,6 @@ var (
 // open dials t, giving up when ctx ends, and returns the exchange and the
 // function that closes its connection.
 func (d Dialer) open(ctx context.Context, t Target) (*exchange, func(), error) {
-	// Derive the key before dialing, so its cost does not count against
-	// the client's patience or our deadlines.
-	key := keyFor(t.PSK)
 	dctx, cancel := context.WithTimeout(ctx, d.timeout())
 	defer cancel()
 	var conn net.Conn
@@ -250,14 +253,30 @@ func (d Dialer) open(ctx context.Context, t Target) (*exchange, func(), error) {
 		}
 		return nil, nil, &ConnError{Kind: ErrConnect, Addr: t.addr(), Err: err}
 	}
+	// Derive the key only once connected: a host that cannot be reached
+	// costs no scrypt run (~80 ms, 32 MiB), which matters for the first
+	// sweep after a start. A client waits a minute for our request, far
+	// longer than a derivation, even one queued behind others.
+	var key *wire.Key
+	if d.Keys == nil {
+		key = keyFor(t.PSK)
+	}
 	x := &exchange{d: d, t: t, key: key, conn: conn}
 	return x, func() { conn.Close() }, nil
+}
+
+// k returns the key for the next frame.
+func (x *exchange) k() *wire.Key {
+	if x.d.Keys != nil {
+		return x.d.Keys(x.t.PSK)
+	}
+	return x.key
 }
 
 // write sends one frame with a write deadline.
 func (x *exchange) write(typ uint32, msg any) error {
 	x.conn.SetWriteDeadline(time.Now().Add(x.d.timeout()))
-	if err := x.key.WriteMessage(typ, msg, x.conn); err != nil {
+	if err := x.k().WriteMessage(typ, msg, x.conn); err != nil {
 		return x.classify(err)
 	}
 	return nil
@@ -271,7 +290,7 @@ func (x *exchange) read(deadline time.Time) (uint32, any, error) {
 	if x.watched != nil && x.watched.Err() != nil {
 		return 0, nil, context.Cause(x.watched)
 	}
-	typ, msg, err := x.key.ReadMessage(x.conn)
+	typ, msg, err := x.k().ReadMessage(x.conn)
 	if err != nil {
 		return 0, nil, x.classify(err)
 	}
@@ -421,7 +440,7 @@ func (d Dialer) Run(ctx context.Context, t Target, script wire.Script, onOutput 
 		// A failed write shows up as a failed read below. (Not x.write:
 		// classify reads state the reading goroutine owns.)
 		x.conn.SetWriteDeadline(time.Now().Add(d.timeout()))
-		x.key.WriteMessage(wire.MessageTypeCancelAction, wire.MessageCancelAction{}, x.conn)
+		x.k().WriteMessage(wire.MessageTypeCancelAction, wire.MessageCancelAction{}, x.conn)
 	})
 	defer func() {
 		if !stop() {

@@ -188,8 +188,8 @@ func TestDialer_IPVersion(t *testing.T) {
 }
 
 func TestTarget_LogValueHidesPSK(t *testing.T) {
-	tg := Target{Address: "10.0.0.1", Port: 12444, PSK: "secret"}
-	if got := tg.LogValue().String(); got != "10.0.0.1:12444" {
+	tg := Target{Address: "127.0.0.1", Port: 12444, PSK: "secret"}
+	if got := tg.LogValue().String(); got != "127.0.0.1:12444" {
 		t.Errorf("LogValue = %q, want the address only", got)
 	}
 }

@@ -15,10 +15,10 @@ func TestRunEnv(t *testing.T) {
 		1: {ID: 1, Environment: domain.Environment{v("G", "group1"), v("ONE", "1")}},
 		2: {ID: 2, Environment: domain.Environment{v("G", "group2"), v("TWO", "2")}},
 	}
-	host := domain.Host{Address: "10.1.2.3", Port: 12444, GroupIDs: []int64{2, 1}}
+	host := domain.Host{Address: "127.1.2.3", Port: 12444, GroupIDs: []int64{2, 1}}
 	implicit := map[string]string{
 		domain.EnvServerURL: "https://otto:8443", domain.EnvServerVersion: "1.0",
-		domain.EnvHostAddress: "10.1.2.3", domain.EnvHostPort: "12444",
+		domain.EnvHostAddress: "127.1.2.3", domain.EnvHostPort: "12444",
 	}
 	with := func(m map[string]string) map[string]string {
 		out := maps.Clone(implicit)

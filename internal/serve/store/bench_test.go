@@ -20,7 +20,7 @@ var benchTime = time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
 func benchHost(i int, groupID int64) domain.Host {
 	return domain.Host{
 		Name:          fmt.Sprintf("host%05d.example.com", i),
-		Address:       fmt.Sprintf("10.%d.%d.%d", i>>16&255, i>>8&255, i&255),
+		Address:       fmt.Sprintf("127.%d.%d.%d", i>>16&255, i>>8&255, i&255),
 		Port:          12444,
 		PSK:           fmt.Sprintf("%044d", i),
 		LastPSKRotate: benchTime,
@@ -139,7 +139,7 @@ func BenchmarkPutHostStatus1000Batch(b *testing.B) {
 		err := s.Update(context.Background(), func(tx domain.Tx) error {
 			for id := range int64(1000) {
 				err := tx.PutHostStatus(domain.HostStatus{
-					HostID: id + 1, Address: "10.0.0.1", IsReachable: true,
+					HostID: id + 1, Address: "127.0.0.1", IsReachable: true,
 					LastAttempt: benchTime, LastReply: benchTime, Version: "2.0.0", Properties: props,
 				})
 				if err != nil {
