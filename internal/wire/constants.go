@@ -71,9 +71,12 @@ var MaxFrameLen uint32 = 128 << 20
 const (
 	// keyCacheSize bounds the number of PSKs whose keys KeyFor keeps, so a
 	// server that sees many PSKs over its life does not grow without limit.
-	// Each entry holds an AES-GCM AEAD, about 1 KiB; 4096 covers a fleet with
-	// a PSK per host at about 4 MiB.
-	keyCacheSize = 4096
+	// Each entry holds an AES-GCM AEAD, about 1 KiB. A sweep touches every
+	// host's key in turn, so the bound must exceed the largest fleet one
+	// server looks after (10,000 hosts, plus pending PSKs during rotations):
+	// below that, an LRU evicts each key just before its next use and every
+	// sweep derives them all again. 32768 keys is at most 32 MiB.
+	keyCacheSize = 32768
 
 	// firstReadLen is, in bytes, how much ReadMessage allocates for a body
 	// before any of it arrived. Beyond it the buffer doubles as bytes arrive,

@@ -3,11 +3,24 @@ package wire
 import (
 	"container/list"
 	"crypto/sha256"
+	"runtime"
 	"sync"
 )
 
 // keys is the cache behind KeyFor.
-var keys = newKeyCache(keyCacheSize, NewKey)
+var keys = newKeyCache(keyCacheSize, deriveLimited)
+
+// deriving holds a slot per scrypt derivation running in KeyFor: a server's
+// first sweep after a start derives a key per host from many workers at
+// once, and each derivation holds 32 MiB.
+var deriving = make(chan struct{}, max(1, runtime.GOMAXPROCS(0)))
+
+// deriveLimited is NewKey, at most len(deriving) at a time.
+func deriveLimited(psk string) *Key {
+	deriving <- struct{}{}
+	defer func() { <-deriving }()
+	return NewKey(psk)
+}
 
 // keyCache is a bounded, least-recently-used cache of keys by PSK, safe for
 // concurrent use. It indexes entries by a SHA-256 of the PSK so that it does
