@@ -9,6 +9,7 @@ DESTDIR ?=
 PLATFORMS := linux/amd64 linux/arm64 freebsd/amd64 freebsd/arm64 openbsd/amd64 openbsd/arm64 netbsd/amd64 netbsd/arm64
 
 .PHONY: build test cross demo bench fuzz install help
+.PHONY: bench-go soak fuzz-long
 
 build: ## build bin/otto, static, version from git describe
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/otto .
@@ -28,8 +29,22 @@ cross: ## build for every supported OS and architecture into bin/
 demo: build ## run a demo server with a local client (data in ./otto-demo)
 	./bin/otto demo
 
-bench: ## run the Go benchmarks once each
+bench: ## scale benchmark on loopback: N=100 and 1000, real server and clients (docs/benchmarks.md)
+	$(GO) run ./cmd/otto-bench --n 100,1000 --json-out bin/bench.json
+
+bench-go: ## run the Go benchmarks once each
 	$(GO) test -run '^$$' -bench . -benchtime=1x ./...
+
+soak: ## 30 minutes of API load and runs on 200 clients; RSS and fds must stay flat (not in CI)
+	$(GO) run ./cmd/otto-bench --soak 30m
+
+fuzz-long: ## every fuzz target for 60 s, then the API under hostile input for 5 minutes
+	@set -e; for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	    echo "fuzz $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime 60s $$pkg; \
+	  done; \
+	done
+	$(GO) run ./cmd/otto-bench --hostile 5m
 
 fuzz: ## run every wire fuzz target for 60 s
 	$(GO) test -run '^$$' -fuzz '^FuzzReadMessage$$' -fuzztime 60s ./internal/wire/

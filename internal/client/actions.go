@@ -20,8 +20,8 @@ import (
 type exchange struct {
 	d    *daemon
 	conn net.Conn
-	key  *wire.Key // the PSK the request came under; every answer uses it
-	cfg  Config    // the config when the request came
+	key  frameKey // the PSK the request came under; every answer uses it
+	cfg  Config   // the config when the request came
 }
 
 // actionName names an action for the log; "" for one protocol 2 lacks.
@@ -125,7 +125,7 @@ func (x *exchange) answerLogged(log *slog.Logger, err error) {
 
 func (x *exchange) write(typ uint32, msg any) error {
 	x.conn.SetWriteDeadline(time.Now().Add(writeTimeout))
-	return x.key.WriteMessage(typ, msg, x.conn)
+	return x.key.get().WriteMessage(typ, msg, x.conn)
 }
 
 // runScript runs a script and streams its progress: a Keepalive at once
@@ -189,7 +189,7 @@ func (x *exchange) runScript(log *slog.Logger, s wire.Script) {
 func (x *exchange) awaitCancel(log *slog.Logger, cancel context.CancelFunc) {
 	x.conn.SetReadDeadline(time.Time{})
 	for {
-		typ, _, err := x.key.ReadMessage(x.conn)
+		typ, _, err := x.key.get().ReadMessage(x.conn)
 		if err != nil {
 			if !errors.Is(err, net.ErrClosed) && !errors.Is(err, io.EOF) {
 				log.Warn("stopped reading from the server during a script", attrErr(err))

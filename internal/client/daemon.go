@@ -78,6 +78,10 @@ type daemon struct {
 	actions      context.Context    // parent of every action's context
 	stopAll      context.CancelFunc // cancels actions
 	conns        sync.WaitGroup
+
+	// keys, if set, returns the key for every frame (see ServeOptions.Keys);
+	// nil means the PSK's cached key, once per connection.
+	keys func(psk string) *wire.Key
 }
 
 func newDaemon(log *slog.Logger, configPath string, cfg Config) *daemon {
@@ -124,6 +128,11 @@ func (d *daemon) serve(ctx context.Context) (int, error) {
 	if err != nil {
 		return 1, fmt.Errorf("client config %s: listen_addr %s: %w; free the port, or change listen_addr", d.configPath, cfg.ListenAddr, err)
 	}
+	return d.serveOn(ctx, ln)
+}
+
+// serveOn is serve on a listener already open, which it closes.
+func (d *daemon) serveOn(ctx context.Context, ln net.Listener) (int, error) {
 	d.log.Info("listening", slog.String(keyAddr, ln.Addr().String()), slog.String(keyConfig, d.configPath))
 
 	accepted := make(chan struct{})
@@ -245,7 +254,7 @@ func (d *daemon) serveConn(conn net.Conn) {
 		d.log.Warn("refused a connection from outside allow_from", attrRemote(conn))
 		return
 	}
-	key := wire.KeyFor(string(cfg.PSK))
+	key := d.frameKey(cfg.PSK)
 	stop := context.AfterFunc(d.closing, func() { conn.Close() })
 	fr := &frameReader{conn: conn, start: time.Now()}
 	defer func() {
@@ -253,7 +262,7 @@ func (d *daemon) serveConn(conn net.Conn) {
 			d.requestRelease()
 		}
 	}()
-	typ, msg, err := key.ReadMessage(fr)
+	typ, msg, err := key.get().ReadMessage(fr)
 	if !stop() {
 		return // the daemon is stopping; whatever came in is not served
 	}
@@ -277,6 +286,29 @@ func (d *daemon) serveConn(conn net.Conn) {
 	}
 }
 
+// frameKey is the key of one connection's frames.
+type frameKey struct {
+	key    *wire.Key                  // the PSK's cached key; nil with derive
+	psk    string                     // for derive
+	derive func(psk string) *wire.Key // the daemon's keys option
+}
+
+// frameKey returns the key for a connection under psk.
+func (d *daemon) frameKey(psk PSK) frameKey {
+	if d.keys != nil {
+		return frameKey{psk: string(psk), derive: d.keys}
+	}
+	return frameKey{key: wire.KeyFor(string(psk))}
+}
+
+// get returns the key for the next frame.
+func (k frameKey) get() *wire.Key {
+	if k.derive != nil {
+		return k.derive(k.psk)
+	}
+	return k.key
+}
+
 // frameReader reads a request frame from conn: each read may wait
 // frameIdle, and the whole frame may take frameMax. It counts the bytes.
 type frameReader struct {
@@ -298,7 +330,7 @@ func (r *frameReader) Read(p []byte) (int, error) {
 // nothing more (the server is gone; the action carries on).
 type sender struct {
 	conn net.Conn
-	key  *wire.Key
+	key  frameKey
 
 	mu   sync.Mutex
 	last time.Time
@@ -312,7 +344,7 @@ func (s *sender) send(typ uint32, msg any) error {
 		return s.err
 	}
 	s.conn.SetWriteDeadline(time.Now().Add(writeTimeout))
-	err := s.key.WriteMessage(typ, msg, s.conn)
+	err := s.key.get().WriteMessage(typ, msg, s.conn)
 	if err != nil && !errors.Is(err, wire.ErrFrameTooLarge) {
 		s.err = err // nothing was written for a frame too large; the stream is intact
 	}

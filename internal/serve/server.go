@@ -19,6 +19,7 @@ import (
 	"github.com/otto-automation/otto/internal/serve/fleet"
 	"github.com/otto-automation/otto/internal/serve/store"
 	"github.com/otto-automation/otto/internal/version"
+	"github.com/otto-automation/otto/internal/wire"
 )
 
 // SocketName is the unix socket in the data directory on which a running
@@ -64,8 +65,13 @@ func run(ctx context.Context, cfg Config, stdout, stderr io.Writer) (err error) 
 		return err
 	}
 	serverURL := scheme + "://" + ln.Addr().String()
+	var keys func(psk string) *wire.Key // nil: each PSK's key is derived once
+	if cfg.DerivePerFrame {
+		log.Warn("benchmark mode: deriving the key for every frame, as 0.x did; this is slow", "env", EnvDerivePerFrame)
+		keys = wire.NewKey
+	}
 	fl, err := fleet.New(ctx, fleet.Config{Store: st, Logger: log, Version: version.Version,
-		ServerURL: func() string { return serverURL }})
+		ServerURL: func() string { return serverURL }, Keys: keys})
 	if err != nil {
 		ln.Close()
 		return fmt.Errorf("starting the connection to clients: %w", err)

@@ -83,7 +83,7 @@ func (s *Service) Action(ctx context.Context, req ActionRequest) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := s.trigger(ctx, NewDialer(opts.Network), req.HostID, wire.MessageTriggerAction{Action: wireAction}); err != nil {
+	if err := s.trigger(ctx, s.dialer(opts.Network), req.HostID, wire.MessageTriggerAction{Action: wireAction}); err != nil {
 		return false, err
 	}
 	return true, nil

@@ -50,7 +50,7 @@ func (s *Service) Sweep(ctx context.Context) (SweepResult, error) {
 		return SweepResult{}, fmt.Errorf("fleet: sweep: %w", err)
 	}
 
-	d := NewDialer(opts.Network)
+	d := s.dialer(opts.Network)
 	statuses := newBatcher(func(b []domain.HostStatus) { s.flushStatuses(ctx, b) })
 	var reachable, rotated atomic.Int64
 	fanOut(ctx, opts.Network.MaxParallel, hosts, func(ctx context.Context, h domain.Host) {
@@ -101,7 +101,7 @@ func (s *Service) Heartbeat(ctx context.Context, hostID int64) (domain.HostStatu
 	if err != nil {
 		return domain.HostStatus{}, fmt.Errorf("fleet: heartbeat of host %d: %w", hostID, err)
 	}
-	d := NewDialer(opts.Network)
+	d := s.dialer(opts.Network)
 	st, hbErr := s.heartbeatHost(ctx, d, &h)
 	if ctx.Err() != nil {
 		return st, ctx.Err()

@@ -70,7 +70,7 @@ func (s *Service) RotatePSK(ctx context.Context, hostID int64) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("fleet: rotating the psk of host %d: %w", hostID, err)
 	}
-	return s.rotate(ctx, NewDialer(opts.Network), h)
+	return s.rotate(ctx, s.dialer(opts.Network), h)
 }
 
 // rotate replaces h's PSK. The caller holds h's lock exclusively.

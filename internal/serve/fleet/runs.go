@@ -236,7 +236,7 @@ func (s *Service) runBatch(plan batchPlan) {
 	if size > 0 {
 		parallel = max(1, min(parallel, int(attachmentBudget/size)))
 	}
-	d := NewDialer(plan.opts.Network)
+	d := s.dialer(plan.opts.Network)
 	fanOut(s.base, parallel, plan.jobs, func(_ context.Context, j runJob) {
 		s.runOne(d, plan, files, j)
 	})
@@ -542,11 +542,28 @@ func (s *Service) flushRuns(batch []runRecord) {
 // sent CancelAction and ends as canceled with the output it had.
 func (s *Service) Cancel(id int64) error {
 	ar := s.broker.get(id)
+	if ar != nil {
+		switch s.broker.snapshot(ar).State {
+		case domain.RunDone, domain.RunFailed, domain.RunCanceled:
+			ar = nil // ended; its record is on its way to the store
+		}
+	}
 	if ar == nil {
 		return fmt.Errorf("%w: run %d", ErrRunNotActive, id)
 	}
 	ar.cancel(errUserCanceled)
 	return nil
+}
+
+// Live returns run id as it is now, with its output so far, if it is
+// pending or running in this server; ok is false for any other run, whose
+// stored record is the whole truth.
+func (s *Service) Live(id int64) (r domain.Run, ok bool) {
+	ar := s.broker.get(id)
+	if ar == nil {
+		return domain.Run{}, false
+	}
+	return s.broker.snapshot(ar), true
 }
 
 // Wait waits for run id to end and returns its record. For a run that

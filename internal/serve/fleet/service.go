@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/otto-automation/otto/internal/serve/domain"
+	"github.com/otto-automation/otto/internal/wire"
 )
 
 // Errors of the Service.
@@ -57,6 +58,11 @@ type Config struct {
 	// Leader picks the hosts whose background work is this server's; nil
 	// means AllHosts.
 	Leader Leader
+	// Keys, for benchmarks only, returns the key for every frame sealed or
+	// opened (see Dialer.Keys); nil means the cached key of the PSK, as in
+	// production. otto-bench sets wire.NewKey to measure what deriving the
+	// key per frame, as 0.x peers do, costs.
+	Keys func(psk string) *wire.Key
 }
 
 // Service is the server's side of talking to clients: heartbeats, PSK
@@ -70,6 +76,7 @@ type Service struct {
 	version   string
 	serverURL func() string
 	leader    Leader
+	keys      func(psk string) *wire.Key
 
 	locks   hostLocks
 	broker  *broker
@@ -99,6 +106,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		version:   cfg.Version,
 		serverURL: cfg.ServerURL,
 		leader:    cfg.Leader,
+		keys:      cfg.Keys,
 		broker:    newBroker(),
 	}
 	if s.log == nil {
@@ -227,6 +235,13 @@ func (s *Service) url(o domain.Options) string {
 		return o.General.ServerURL
 	}
 	return s.serverURL()
+}
+
+// dialer returns the Dialer for the network options o.
+func (s *Service) dialer(o domain.NetworkOptions) Dialer {
+	d := NewDialer(o)
+	d.Keys = s.keys
+	return d
 }
 
 // target is where host h listens, with psk.
