@@ -3,6 +3,7 @@ package fleet
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 
 	"github.com/otto-automation/otto/internal/serve/domain"
 	"github.com/otto-automation/otto/internal/wire"
@@ -54,6 +55,9 @@ type activeRun struct {
 	// API, which reports a client's ExecError apart from connection errors.
 	result *wire.ScriptResult
 	done   chan struct{} // closed once the final record is stored
+	// claimed is set by whoever ends up finishing the run: the worker that
+	// picks it up, or Cancel for a run still waiting for a worker.
+	claimed atomic.Bool
 }
 
 // broker keeps the live runs and fans their changes out to subscribers.

@@ -285,6 +285,9 @@ func modeToWire(m uint32) uint32 {
 // runOne runs one job and records its result.
 func (s *Service) runOne(d Dialer, plan batchPlan, files []wire.File, j runJob) {
 	ar := j.ar
+	if !ar.claimed.CompareAndSwap(false, true) {
+		return // canceled while pending, and finished by Cancel
+	}
 	ctx := ar.ctx
 	if ctx.Err() != nil {
 		s.finish(ar, plan.opts, nil, context.Cause(ctx))
@@ -552,6 +555,21 @@ func (s *Service) Cancel(id int64) error {
 		return fmt.Errorf("%w: run %d", ErrRunNotActive, id)
 	}
 	ar.cancel(errUserCanceled)
+	// A run no worker has picked up yet may wait long for one: end it
+	// now, holding a background slot so that Close waits for its record.
+	s.mu.Lock()
+	closing := s.closed
+	if !closing {
+		s.runs.Add(1)
+	}
+	s.mu.Unlock()
+	if closing {
+		return nil // Close ends every run
+	}
+	defer s.runs.Done()
+	if ar.claimed.CompareAndSwap(false, true) {
+		s.finish(ar, domain.Options{}, nil, errUserCanceled) // without a result the options play no part
+	}
 	return nil
 }
 
