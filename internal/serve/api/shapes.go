@@ -14,7 +14,7 @@ func hostOut(h domain.Host, admin bool) domain.Host {
 	if !admin {
 		h.PSK = ""
 	}
-	h.PendingPSK = ""
+	h.PendingPSK, h.PendingSince = "", nil
 	h.Environment = h.Environment.Masked()
 	h.GroupIDs = list(h.GroupIDs)
 	return h

@@ -27,7 +27,9 @@ type Host struct {
 	// PendingPSK is a key sent to the client whose acknowledgement was not
 	// seen yet; the next contact tries PSK, then PendingPSK, and keeps the
 	// one that works. Never sent.
-	PendingPSK    string `json:",omitempty"`
+	PendingPSK string `json:",omitempty"`
+	// PendingSince is when PendingPSK was sent. Never sent.
+	PendingSince  *time.Time `json:",omitempty"`
 	LastPSKRotate time.Time
 	// RotateOnContact asks for a rotation at the next successful contact
 	// (set for hosts a user added by hand, whose PSK a person has seen).

@@ -69,7 +69,7 @@ func hostDetails(h Host) map[string]string {
 func (s *Service) CreateHost(ctx context.Context, who string, h Host) (Host, error) {
 	h.ID = 0
 	h.Created = s.now()
-	h.PendingPSK = ""
+	h.PendingPSK, h.PendingSince = "", nil
 	h.LastPSKRotate = h.Created
 	h.RotateOnContact = true
 	err := s.Store.Update(ctx, func(tx Tx) error {
@@ -122,7 +122,7 @@ func (s *Service) UpdateHost(ctx context.Context, who string, hostID int64, e Ho
 		if e.PSK != "" && e.PSK != h.PSK {
 			// A key set by hand replaces any rotation in flight, and a
 			// person has seen it: rotate it at the next contact.
-			h.PSK, h.PendingPSK, h.RotateOnContact, h.LastPSKRotate = e.PSK, "", true, s.now()
+			h.PSK, h.PendingPSK, h.PendingSince, h.RotateOnContact, h.LastPSKRotate = e.PSK, "", nil, true, s.now()
 		}
 		if err := checkHost(tx, &h); err != nil {
 			return err

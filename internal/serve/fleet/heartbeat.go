@@ -161,7 +161,9 @@ func (s *Service) heartbeatWithKeys(ctx context.Context, d Dialer, h *domain.Hos
 	}
 	switch {
 	case err == nil:
-		s.settle(ctx, h, false)
+		if h.PendingSince == nil || s.now().Sub(*h.PendingSince) >= pendingGrace {
+			s.settle(ctx, h, false)
+		}
 		return resp, nil
 	case !keyRejected(err):
 		return resp, err
@@ -190,10 +192,9 @@ func (s *Service) settle(ctx context.Context, h *domain.Host, pendingWorks bool)
 			return errKeysChanged
 		}
 		if pendingWorks {
-			cur.PSK, cur.PendingPSK, cur.LastPSKRotate, cur.RotateOnContact = cur.PendingPSK, "", now, false
-		} else {
-			cur.PendingPSK = ""
+			cur.PSK, cur.LastPSKRotate, cur.RotateOnContact = cur.PendingPSK, now, false
 		}
+		cur.PendingPSK, cur.PendingSince = "", nil
 		if err := tx.PutHost(&cur); err != nil {
 			return err
 		}
@@ -213,6 +214,14 @@ func (s *Service) settle(ctx context.Context, h *domain.Host, pendingWorks bool)
 }
 
 var errKeysChanged = errors.New("fleet: host keys changed meanwhile")
+
+// pendingGrace is how long after sending a new PSK the server keeps it
+// pending even though the client still answers to the current one: a
+// client whose acknowledgement was lost may still be deriving the new key
+// and writing its config (seconds on a small host), and dropping the
+// pending PSK then would strand it once it switches. Past the grace, a
+// client that answers to the current PSK never stored the new one.
+const pendingGrace = 2 * time.Minute
 
 // flushStatuses stores a batch of heartbeat results in one transaction.
 func (s *Service) flushStatuses(ctx context.Context, batch []domain.HostStatus) {

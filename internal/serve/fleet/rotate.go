@@ -80,6 +80,10 @@ func (s *Service) rotate(ctx context.Context, d Dialer, h domain.Host) (string, 
 		if _, err := s.heartbeatWithKeys(ctx, d, &h); err != nil {
 			return "", err
 		}
+		if h.PendingPSK != "" {
+			return "", fmt.Errorf("%w: the new PSK of an earlier rotation is still pending; try again in a few minutes",
+				ErrRotationUnconfirmed)
+		}
 	}
 	psk := NewPSK()
 	err := s.retryUpdate(ctx, "pending psk", func(tx domain.Tx) error {
@@ -90,7 +94,8 @@ func (s *Service) rotate(ctx context.Context, d Dialer, h domain.Host) (string, 
 		if cur.PSK != h.PSK || cur.PendingPSK != "" {
 			return errKeysChanged
 		}
-		cur.PendingPSK = psk
+		sent := s.now()
+		cur.PendingPSK, cur.PendingSince = psk, &sent
 		if err := tx.PutHost(&cur); err != nil {
 			return err
 		}
@@ -118,10 +123,15 @@ func (s *Service) rotate(ctx context.Context, d Dialer, h domain.Host) (string, 
 		s.log.Warn("psk rotation interrupted; the new psk stays pending", hostAttrs(h))
 		return "", ctx.Err()
 	}
-	refusal := err
 	if err == nil {
-		refusal = fmt.Errorf("%w: %s", ErrRotationRefused, res.ScriptResult.ExecError)
+		// An answer under the current PSK that refuses the new one: the
+		// client did not store it, so it need not stay pending.
+		refusal := fmt.Errorf("%w: %s", ErrRotationRefused, res.ScriptResult.ExecError)
+		s.settle(ctx, &h, false)
+		s.log.Warn("psk rotation refused; the client keeps its current psk", hostAttrs(h), "err", refusal)
+		return "", refusal
 	}
+	refusal := err
 	if _, hbErr := s.heartbeatWithKeys(ctx, d, &h); hbErr != nil {
 		s.log.Warn("psk rotation unconfirmed; the new psk stays pending", hostAttrs(h), "err", refusal, "heartbeat_err", hbErr)
 		return "", fmt.Errorf("%w (%v)", ErrRotationUnconfirmed, refusal)
@@ -129,6 +139,12 @@ func (s *Service) rotate(ctx context.Context, d Dialer, h domain.Host) (string, 
 	if h.PSK == psk {
 		s.log.Info("psk rotated; the acknowledgement was lost", hostAttrs(h), "err", refusal)
 		return psk, nil
+	}
+	if h.PendingPSK != "" {
+		// The old key still works, but the client may be storing the new
+		// one right now: it stays pending (see pendingGrace).
+		s.log.Warn("psk rotation unconfirmed; the new psk stays pending", hostAttrs(h), "err", refusal)
+		return "", fmt.Errorf("%w (%v)", ErrRotationUnconfirmed, refusal)
 	}
 	s.log.Warn("psk rotation failed; the client keeps its current psk", hostAttrs(h), "err", refusal)
 	if errors.Is(refusal, ErrRotationRefused) {

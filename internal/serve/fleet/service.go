@@ -258,8 +258,9 @@ func hostAttrs(h domain.Host) slog.Attr {
 	return slog.Group("host", "id", h.ID, "name", h.Name, "address", h.Address, "port", h.Port)
 }
 
-// retryUpdate runs one store Update, retrying a failed one a few times: the
-// results it carries exist nowhere else. It ignores ctx's cancellation, so
+// retryUpdate runs one store Update, retrying a failed commit a few times:
+// the results it carries exist nowhere else. An error fn returns itself is
+// its decision, returned at once. It ignores ctx's cancellation, so
 // that a result is stored even while the server stops.
 func (s *Service) retryUpdate(ctx context.Context, what string, fn func(tx domain.Tx) error) error {
 	ctx = context.WithoutCancel(ctx)
@@ -268,7 +269,15 @@ func (s *Service) retryUpdate(ctx context.Context, what string, fn func(tx domai
 		if attempt > 0 {
 			time.Sleep(wait)
 		}
-		if err = s.store.Update(ctx, fn); err == nil || errors.Is(err, domain.ErrStoreClosed) {
+		var fnErr error
+		err = s.store.Update(ctx, func(tx domain.Tx) error {
+			fnErr = fn(tx)
+			return fnErr
+		})
+		if fnErr != nil {
+			return err // fn's own answer (a record gone, keys changed): no retry
+		}
+		if err == nil || errors.Is(err, domain.ErrStoreClosed) {
 			break
 		}
 		s.log.Warn("store update failed, retrying", "what", what, "attempt", attempt+1, "err", err)
