@@ -27,7 +27,8 @@ func NewKey(psk string) *Key {
 
 // KeyFor returns the key for psk from a cache shared by the process, deriving
 // it on first use (which blocks for the time NewKey takes). Concurrent first
-// uses of one PSK derive it once. The cache keeps the most recently used 4096
+// uses of one PSK derive it once, and at most one derivation per CPU runs at
+// a time (each holds 32 MiB). The cache keeps the most recently used 32768
 // keys, indexed by a SHA-256 of the PSK rather than the PSK itself.
 func KeyFor(psk string) *Key {
 	return keys.get(psk)

@@ -2,13 +2,11 @@ package fleet
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
-	"runtime"
 	"strconv"
 	"sync"
 	"syscall"
@@ -197,43 +195,6 @@ type exchange struct {
 	watched context.Context
 }
 
-// keyFor returns the wire key for psk. wire caches keys, but deriving one
-// takes scrypt's 32 MiB and ~80 ms of CPU, and a first sweep after a start
-// derives one per host from up to MaxParallel workers at once: 64 at a time
-// would hold 2 GiB. So first uses of a PSK go through a semaphore sized to
-// the CPUs, which is also all the parallelism scrypt can use.
-func keyFor(psk string) *wire.Key {
-	id := sha256.Sum256([]byte(psk))
-	derived.mu.Lock()
-	_, ok := derived.ids[id]
-	derived.mu.Unlock()
-	if ok {
-		return wire.KeyFor(psk)
-	}
-	deriveSem <- struct{}{}
-	k := wire.KeyFor(psk)
-	<-deriveSem
-	derived.mu.Lock()
-	if len(derived.ids) >= derivedMax {
-		clear(derived.ids) // rarely: only more PSKs than wire caches anyway
-	}
-	derived.ids[id] = struct{}{}
-	derived.mu.Unlock()
-	return k
-}
-
-// derivedMax bounds the set of PSKs known to be derived: twice the size of
-// wire's cache, 32 bytes each.
-const derivedMax = 8192
-
-var (
-	deriveSem = make(chan struct{}, max(1, runtime.GOMAXPROCS(0)))
-	derived   = struct {
-		mu  sync.Mutex
-		ids map[[sha256.Size]byte]struct{}
-	}{ids: make(map[[sha256.Size]byte]struct{})}
-)
-
 // open dials t, giving up when ctx ends, and returns the exchange and the
 // function that closes its connection.
 func (d Dialer) open(ctx context.Context, t Target) (*exchange, func(), error) {
@@ -259,7 +220,7 @@ func (d Dialer) open(ctx context.Context, t Target) (*exchange, func(), error) {
 	// longer than a derivation, even one queued behind others.
 	var key *wire.Key
 	if d.Keys == nil {
-		key = keyFor(t.PSK)
+		key = wire.KeyFor(t.PSK) // cached; wire bounds concurrent derivations
 	}
 	x := &exchange{d: d, t: t, key: key, conn: conn}
 	return x, func() { conn.Close() }, nil
