@@ -1,13 +1,10 @@
 package api
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"net"
 	"net/http"
-	"os"
 	"strconv"
 
 	"github.com/otto-automation/otto/internal/serve/auth"
@@ -121,41 +118,16 @@ func (s *Server) registerHost(c *call) (any, error) {
 		return nil, err
 	}
 	s.log.Info("host registered", "host", reg.Host, "group", reg.Host.GroupIDs)
+	// The host exists now: whatever happens, the client must get its PSK,
+	// or its retry would find its name taken and nobody would know the key.
 	resp := wire.RegisterResponse{PSK: reg.Host.PSK}
 	for _, sc := range reg.Scripts {
-		ws, err := s.WireScript(c.ctx, sc, reg.Host, reg.Groups, reg.Options)
+		ws, err := s.fleet.WireScript(c.ctx, sc, reg.Host)
 		if err != nil {
-			return nil, err
+			s.log.Error("first-run script left out of a registration", "host", reg.Host, "script", sc.Name, "err", err)
+			continue
 		}
 		resp.Scripts = append(resp.Scripts, ws)
 	}
 	return resp, nil
-}
-
-// WireScript turns a script into what a client runs: its merged
-// environment for host h, its body and its attachments' data.
-func (s *Server) WireScript(ctx context.Context, sc domain.Script, h domain.Host, groups []domain.Group, o domain.Options) (wire.Script, error) {
-	ws := wire.Script{
-		Name:             sc.Name,
-		RunAs:            wire.RunAs{Inherit: sc.RunAs.Inherit, UID: sc.RunAs.UID, GID: sc.RunAs.GID},
-		Environment:      domain.RunEnvironment(o, sc, groups, h, s.cfg.Version).Map(),
-		WorkingDirectory: sc.WorkingDirectory,
-		Executable:       sc.Executable,
-		Data:             []byte(sc.Script),
-		Files:            []wire.File{},
-	}
-	for _, aid := range sc.AttachmentIDs {
-		a, rc, err := s.svc.OpenAttachment(ctx, aid)
-		if err != nil {
-			return ws, err
-		}
-		data, err := io.ReadAll(io.LimitReader(rc, domain.MaxAttachmentSize))
-		rc.Close()
-		if err != nil {
-			return ws, err
-		}
-		ws.Files = append(ws.Files, wire.File{Path: a.Path, Mode: wire.ModeToWire(os.FileMode(a.Mode)), Data: data,
-			Owner: wire.RunAs{Inherit: a.Owner.Inherit, UID: a.Owner.UID, GID: a.Owner.GID}})
-	}
-	return ws, nil
 }

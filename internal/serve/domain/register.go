@@ -27,8 +27,6 @@ type Registration struct {
 	// Scripts are the enabled scripts of the host's group when the options
 	// ask to run them on registration, else none.
 	Scripts []Script
-	Groups  []Group
-	Options Options
 }
 
 // ErrRegistrationOff is returned while registration is turned off.
@@ -93,7 +91,7 @@ func (s *Service) Register(ctx context.Context, req RegisterRequest) (Registrati
 		if err != nil {
 			return err
 		}
-		reg = Registration{Host: h, Groups: []Group{g}, Options: o}
+		reg = Registration{Host: h}
 		if o.Register.RunScriptsOnRegister {
 			for _, sid := range g.ScriptIDs {
 				sc, err := tx.Script(sid)

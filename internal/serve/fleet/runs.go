@@ -326,15 +326,7 @@ func (s *Service) runOne(d Dialer, plan batchPlan, files []wire.File, j runJob) 
 			return
 		}
 	}
-	script := wire.Script{
-		Name:             plan.script.Name,
-		RunAs:            wire.RunAs(plan.script.RunAs),
-		Environment:      s.runEnv(plan.opts, plan.script, plan.groups, h).Map(),
-		WorkingDirectory: plan.script.WorkingDirectory,
-		Executable:       plan.script.Executable,
-		Files:            files,
-		Data:             []byte(plan.script.Script),
-	}
+	script := s.wireScript(plan.opts, plan.script, plan.groups, h, files)
 	outMax := plan.opts.Runs.OutputMaxBytes
 	onOutput := func(stdout, stderr []byte) {
 		s.broker.update(ar, UpdateOutput, func(r *domain.Run) bool {
@@ -680,4 +672,61 @@ func (s *Service) SubscribeBatch(ctx context.Context, id string) ([]domain.Run, 
 	}
 	slices.SortFunc(runs, func(a, b domain.Run) int { return cmp.Compare(a.ID, b.ID) })
 	return runs, sub, nil
+}
+
+// WireScript is script sc as host h runs it: the environment merged for h,
+// the body, the attachments with their data. Registration sends these as a
+// new host's first-run scripts; runs build the same form.
+func (s *Service) WireScript(ctx context.Context, sc domain.Script, h domain.Host) (wire.Script, error) {
+	var (
+		opts   domain.Options
+		groups = map[int64]domain.Group{}
+		atts   []domain.Attachment
+	)
+	err := s.store.View(ctx, func(tx domain.Tx) error {
+		o, err := tx.Options()
+		if err != nil {
+			return err
+		}
+		opts = withDefaults(o)
+		for _, id := range h.GroupIDs {
+			g, err := tx.Group(id)
+			if err != nil {
+				return fmt.Errorf("group %d: %w", id, err)
+			}
+			groups[id] = g
+		}
+		for _, id := range sc.AttachmentIDs {
+			a, err := tx.Attachment(id)
+			if err != nil {
+				return fmt.Errorf("attachment %d: %w", id, err)
+			}
+			atts = append(atts, a)
+		}
+		return nil
+	})
+	if err != nil {
+		return wire.Script{}, fmt.Errorf("fleet: script %q for host %q: %w", sc.Name, h.Name, err)
+	}
+	files, _, err := s.loadAttachments(atts)
+	if err != nil {
+		return wire.Script{}, fmt.Errorf("fleet: script %q for host %q: %w", sc.Name, h.Name, err)
+	}
+	return s.wireScript(opts, sc, groups, h, files), nil
+}
+
+// wireScript builds the wire form of sc for h with files already loaded.
+func (s *Service) wireScript(o domain.Options, sc domain.Script, groups map[int64]domain.Group, h domain.Host, files []wire.File) wire.Script {
+	if files == nil {
+		files = []wire.File{}
+	}
+	return wire.Script{
+		Name:             sc.Name,
+		RunAs:            wire.RunAs(sc.RunAs),
+		Environment:      s.runEnv(o, sc, groups, h).Map(),
+		WorkingDirectory: sc.WorkingDirectory,
+		Executable:       sc.Executable,
+		Files:            files,
+		Data:             []byte(sc.Script),
+	}
 }
