@@ -94,7 +94,7 @@ func run(ctx context.Context, cfg Config, stdout, stderr io.Writer) (err error) 
 	errc := make(chan error, 2)
 	go func() { errc <- httpSrv.Serve(ln) }()
 	log.Info("listening", "addr", ln.Addr().String(), "url", scheme+"://"+ln.Addr().String(),
-		"data_dir", cfg.DataDir, "version", version.Version, "scheduler", !cfg.NoScheduler)
+		"data_dir", cfg.DataDir, "version", version.Version)
 
 	sockSrv := &http.Server{Handler: apiSrv.BackupHandler(), ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
