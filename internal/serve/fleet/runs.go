@@ -517,15 +517,23 @@ func (s *Service) finishWith(ar *activeRun, opts domain.Options, res *wire.Scrip
 // flushRuns stores a batch of run records in one transaction, then tells
 // those waiting for them.
 func (s *Service) flushRuns(batch []runRecord) {
-	s.retryUpdate(context.Background(), "runs", func(tx domain.Tx) error {
-		for i := range batch {
-			r := batch[i].run
-			if err := tx.PutRun(&r); err != nil && !errors.Is(err, domain.ErrNotFound) {
-				return err
+	put := func(recs []runRecord) func(tx domain.Tx) error {
+		return func(tx domain.Tx) error {
+			for i := range recs {
+				r := recs[i].run
+				if err := tx.PutRun(&r); err != nil && !errors.Is(err, domain.ErrNotFound) {
+					return err
+				}
 			}
+			return nil
 		}
-		return nil
-	})
+	}
+	if err := s.retryUpdate(context.Background(), "runs", put(batch)); err != nil && len(batch) > 1 {
+		// One record the store refuses must not take the others with it.
+		for i := range batch {
+			s.retryUpdate(context.Background(), "run", put(batch[i:i+1]))
+		}
+	}
 	for _, rec := range batch {
 		if rec.done != nil {
 			rec.done()
