@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/otto-automation/otto/internal/serve/auth"
@@ -19,6 +20,12 @@ import (
 
 // Body limits.
 const (
+	// JSONBodyTime and UploadBodyTime bound the time a request body may
+	// take to arrive, so a peer trickling bytes cannot hold a handler for
+	// ever. Uploads get time for 100 MiB at about 1 Mbit/s.
+	JSONBodyTime   = time.Minute
+	UploadBodyTime = 15 * time.Minute
+
 	// MaxJSONBody bounds a JSON request body: the largest legitimate one,
 	// a script with its body, is far below it.
 	MaxJSONBody = 1 << 20
@@ -54,6 +61,8 @@ type Server struct {
 	log      *slog.Logger
 	register *auth.RateLimit
 	mux      *http.ServeMux
+	// bodyTime is JSONBodyTime and UploadBodyTime; tests shorten them.
+	bodyTime [2]time.Duration
 }
 
 // route is one API endpoint. Each file of this package contributes a table
@@ -93,7 +102,8 @@ func New(cfg Config) *Server {
 		cfg.Now = time.Now
 	}
 	s := &Server{cfg: cfg, svc: cfg.Service, fleet: cfg.Fleet, auth: cfg.Auth, log: cfg.Log,
-		register: auth.NewRateLimit(10, time.Minute, cfg.Now), mux: http.NewServeMux()}
+		register: auth.NewRateLimit(10, time.Minute, cfg.Now), mux: http.NewServeMux(),
+		bodyTime: [2]time.Duration{JSONBodyTime, UploadBodyTime}}
 	for _, rt := range s.routes() {
 		s.mux.Handle(rt.method+" "+rt.pattern, s.wrap(rt))
 	}
@@ -157,6 +167,7 @@ func (s *Server) wrap(rt route) http.Handler {
 				"user", c.who(), "duration", time.Since(start))
 		}()
 		if r.Body != nil {
+			s.limitBodyTime(sw, r, limit)
 			r.Body = http.MaxBytesReader(sw, r.Body, limit)
 		}
 		data, err := s.serve(c, rt)
@@ -427,4 +438,40 @@ func list[T any](l []T) []T {
 		return []T{}
 	}
 	return l
+}
+
+// limitBodyTime gives the body of r a read deadline (see JSONBodyTime). It
+// is lifted once the body has been read, so that a handler that then runs
+// long (a synchronous run) is not cut off: the server's read of the next
+// request sets deadlines of its own.
+func (s *Server) limitBodyTime(w http.ResponseWriter, r *http.Request, limit int64) {
+	if r.Body == http.NoBody {
+		return
+	}
+	d := s.bodyTime[0]
+	if limit > MaxJSONBody {
+		d = s.bodyTime[1]
+	}
+	rc := http.NewResponseController(w)
+	if rc.SetReadDeadline(time.Now().Add(d)) != nil {
+		return
+	}
+	r.Body = &deadlineBody{ReadCloser: r.Body, lift: func() { _ = rc.SetReadDeadline(time.Time{}) }}
+}
+
+// deadlineBody lifts its read deadline at the body's end.
+type deadlineBody struct {
+	io.ReadCloser
+	lift func()
+	once sync.Once
+}
+
+func (b *deadlineBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err == io.EOF {
+		// Only a body read whole lifts it: after a timeout the deadline
+		// must also cut short the server's draining of the rest.
+		b.once.Do(b.lift)
+	}
+	return n, err
 }
