@@ -334,11 +334,20 @@ func (d *daemon) updatePSK(psk string) error {
 	if err != nil {
 		onDisk = cur
 	}
+	// From the first byte written until the new PSK is in use, new
+	// requests wait (see daemon.mu): none may be answered under the old
+	// PSK once the file may hold the new one. The answer to this request
+	// still goes out under the old one, as protocol 2 wants.
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	if err := savePSK(d.configPath, onDisk, PSK(psk)); err != nil {
 		return fmt.Errorf("storing the new PSK: %w", err)
 	}
+	if d.pskStored != nil {
+		d.pskStored()
+	}
 	cur.PSK = PSK(psk)
-	d.setConfig(cur)
+	d.setConfigLocked(cur)
 	d.log.Info("psk updated", slog.String(keyConfig, d.configPath))
 	return nil
 }

@@ -33,6 +33,15 @@ const (
 	// when output_limit is not set: 64 MiB, enough for any log a person
 	// reads, small enough that a runaway script cannot exhaust memory.
 	DefaultOutputLimit = 64 << 20
+
+	// DefaultRequestMemory bounds, when request_memory is not set, the bytes
+	// of request frames read but not yet authenticated, summed over every
+	// connection: 256 MiB holds the largest frame a server may send
+	// (wire.MaxFrameLen, 128 MiB) twice over, while a hostile network can
+	// no longer make a client read 128 MiB per connection it opens. The
+	// memory this takes is a few times the bytes read; docs/client.md has
+	// the numbers.
+	DefaultRequestMemory = 256 << 20
 )
 
 // ErrNoConfig means the config file does not exist, and neither does a 0.x
@@ -102,12 +111,20 @@ type Config struct {
 	// is dropped with a marker. 0 means DefaultOutputLimit.
 	OutputLimit int `toml:"output_limit,omitempty"`
 
+	// RequestMemory bounds the bytes of request frames the client has read
+	// and not yet authenticated, summed over all connections
+	// (request_memory). Past the first 64 KiB of a frame, each byte read
+	// counts against it until the frame authenticates or fails; a read
+	// that finds it used up fails and its connection is closed. 0 means
+	// DefaultRequestMemory.
+	RequestMemory int64 `toml:"request_memory,omitempty"`
+
 	allow []netip.Prefix // AllowFrom parsed; nil means everyone
 }
 
 // configKeys are the keys a config file may hold, for the message that
 // rejects any other.
-const configKeys = "listen_addr, psk, allow_from, default_uid, default_gid, path, log_path, reboot_command, shutdown_command, output_limit"
+const configKeys = "listen_addr, psk, allow_from, default_uid, default_gid, path, log_path, reboot_command, shutdown_command, output_limit, request_memory"
 
 // LoadConfig reads the TOML config file at path, checks it and fills in the
 // defaults. A missing file is an error matching ErrNoConfig. Any other error
@@ -179,6 +196,12 @@ func (c *Config) check() error {
 	if c.OutputLimit == 0 {
 		c.OutputLimit = DefaultOutputLimit
 	}
+	if c.RequestMemory < 0 {
+		return fmt.Errorf("request_memory %d is negative; give a size in bytes, or remove the key for %d", c.RequestMemory, DefaultRequestMemory)
+	}
+	if c.RequestMemory == 0 {
+		c.RequestMemory = DefaultRequestMemory
+	}
 	for key, argv := range map[string][]string{"reboot_command": c.RebootCommand, "shutdown_command": c.ShutdownCommand} {
 		if argv != nil && (len(argv) == 0 || argv[0] == "") {
 			return fmt.Errorf("%s is empty; give the program and its arguments, such as [\"/sbin/shutdown\", \"-r\", \"now\"], or remove the key", key)
@@ -235,7 +258,8 @@ func (c *Config) allows(addr netip.Addr) bool {
 const configHeader = `# otto client configuration; see docs/client.md.
 # Keys: listen_addr, psk, allow_from (list of CIDRs, default everyone),
 # default_uid, default_gid, path, log_path (default stderr),
-# reboot_command, shutdown_command, output_limit (bytes per stream).
+# reboot_command, shutdown_command, output_limit (bytes per stream),
+# request_memory (bytes of requests not yet authenticated).
 # This file holds the PSK: keep it mode 0600.
 
 `

@@ -23,7 +23,7 @@ func TestLoadConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	if cfg.ListenAddr != DefaultListenAddr || cfg.Path != DefaultPath || cfg.OutputLimit != DefaultOutputLimit ||
-		cfg.AllowFrom != nil || cfg.LogPath != "" || cfg.DefaultUID != nil {
+		cfg.RequestMemory != DefaultRequestMemory || cfg.AllowFrom != nil || cfg.LogPath != "" || cfg.DefaultUID != nil {
 		t.Errorf("defaults = %+v", cfg)
 	}
 	if !cfg.allows(netip.MustParseAddr("203.0.113.9")) || !cfg.allows(netip.MustParseAddr("2001:db8::1")) {
@@ -41,12 +41,13 @@ log_path = "/var/log/otto-client.log"
 reboot_command = ["/sbin/reboot"]
 shutdown_command = ["/sbin/poweroff", "-f"]
 output_limit = 1048576
+request_memory = 134217728
 `)
 	cfg, err = LoadConfig(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.ListenAddr != "[::]:4000" || *cfg.DefaultUID != 1000 || *cfg.DefaultGID != 100 || cfg.OutputLimit != 1<<20 ||
+	if cfg.ListenAddr != "[::]:4000" || *cfg.DefaultUID != 1000 || *cfg.DefaultGID != 100 || cfg.OutputLimit != 1<<20 || cfg.RequestMemory != 128<<20 ||
 		!slices.Equal(cfg.ShutdownCommand, []string{"/sbin/poweroff", "-f"}) {
 		t.Errorf("config = %+v", cfg)
 	}
@@ -82,6 +83,7 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"psk = \"x\"\nlisten_addr = \"host.example:1\"", "not an IP address"},
 		{"psk = \"x\"\nlisten_addr = \"0.0.0.0:99999\"", "not a port"},
 		{"psk = \"x\"\noutput_limit = -1", "output_limit -1 is negative"},
+		{"psk = \"x\"\nrequest_memory = -1", "request_memory -1 is negative"},
 		{"psk = \"x\"\nreboot_command = []", "reboot_command is empty"},
 		{"psk = \"x\"\ndefault_uid = -1", "line 2, default_uid: -1 is out of range"},
 		{"psk = \"x", "line 1"},

@@ -10,6 +10,7 @@ import (
 	"os"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/otto-automation/otto/internal/wire"
@@ -48,6 +49,24 @@ const (
 	// may go on before their scripts are canceled (which then takes up to
 	// exec's own grace of 5 s, and their results are still sent).
 	shutdownGrace = 10 * time.Second
+
+	// maxConns bounds the connections served at once, running scripts
+	// included. allow_from lets everyone in by default, and each connection
+	// costs a goroutine and up to freeFrameBytes of buffer before it is
+	// authenticated; past the bound a new connection is closed at once.
+	// No server runs a thousand actions on one host at a time.
+	maxConns = 1024
+
+	// overLimitLogEvery is how often, at most, the closing of connections
+	// past maxConns is logged: a flood must not flood the log as well.
+	overLimitLogEvery = time.Minute
+
+	// freeFrameBytes is how much of each request frame is read without
+	// drawing on request_memory: what wire allocates for a body up front
+	// anyway, and more than any heartbeat or ordinary script takes. So
+	// while a flood holds the whole budget, those requests still go
+	// through; maxConns bounds what this costs (64 MiB).
+	freeFrameBytes = 64 << 10
 )
 
 // Exit statuses of the daemon besides 0 (stopped, or told to exit) and 1
@@ -65,7 +84,12 @@ type daemon struct {
 	log        *slog.Logger
 	configPath string // the TOML file that reloads and PSK updates use
 
-	mu  sync.Mutex // guards cfg
+	// mu guards cfg. A PSK update holds it from before it writes the
+	// new PSK to the file until the PSK is in cfg, so that a request is
+	// never answered under the old PSK once the file holds the new one:
+	// a server that sees the old PSK still work drops the new one, and
+	// would then be locked out by the switch.
+	mu  sync.RWMutex
 	cfg Config
 
 	fileMu sync.Mutex // serializes reloads and PSK updates
@@ -82,26 +106,43 @@ type daemon struct {
 	// keys, if set, returns the key for every frame (see ServeOptions.Keys);
 	// nil means the PSK's cached key, once per connection.
 	keys func(psk string) *wire.Key
+
+	maxConns   int          // connections served at once; maxConns but in tests
+	open       atomic.Int64 // connections being served
+	requestMem *memBudget   // request_memory, shared by the connections
+
+	// pskStored, if set, runs in updatePSK once the new PSK is in the
+	// file and before it is in use. Tests set it; it is nil otherwise.
+	pskStored func()
 }
 
 func newDaemon(log *slog.Logger, configPath string, cfg Config) *daemon {
-	d := &daemon{log: log, configPath: configPath, cfg: cfg, exit: make(chan int, 1), release: make(chan struct{}, 1)}
+	d := &daemon{log: log, configPath: configPath, cfg: cfg, exit: make(chan int, 1), release: make(chan struct{}, 1), maxConns: maxConns, requestMem: &memBudget{}}
+	d.requestMem.setLimit(cfg.RequestMemory)
 	d.closing, d.stopReq = context.WithCancel(context.Background())
 	d.actions, d.stopAll = context.WithCancel(context.Background())
 	return d
 }
 
-// config returns the current config.
+// config returns the current config. During a PSK update it waits for the
+// switch (see daemon.mu).
 func (d *daemon) config() Config {
-	d.mu.Lock()
-	defer d.mu.Unlock()
+	d.mu.RLock()
+	defer d.mu.RUnlock()
 	return d.cfg
 }
 
+// setConfig puts c in use; request_memory changes at once.
 func (d *daemon) setConfig(c Config) {
 	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.setConfigLocked(c)
+}
+
+// setConfigLocked is setConfig with d.mu already held for writing.
+func (d *daemon) setConfigLocked(c Config) {
 	d.cfg = c
-	d.mu.Unlock()
+	d.requestMem.setLimit(c.RequestMemory)
 }
 
 // requestExit asks serve to stop and return status. The first request wins.
@@ -221,8 +262,13 @@ func (d *daemon) drain() {
 }
 
 // accept serves each connection in its own goroutine until ln is closed.
+// Past maxConns connections it closes new ones at once.
 func (d *daemon) accept(ln net.Listener) {
-	var backoff time.Duration
+	var (
+		backoff time.Duration
+		lastLog time.Time // when closing over the limit was last logged
+		unseen  int       // connections closed over the limit since
+	)
 	for {
 		conn, err := ln.Accept()
 		if err != nil {
@@ -236,9 +282,23 @@ func (d *daemon) accept(ln net.Listener) {
 			continue
 		}
 		backoff = 0
+		// Only this goroutine adds to d.open, so the count cannot pass the
+		// limit between the check and the Add.
+		if d.open.Load() >= int64(d.maxConns) {
+			conn.Close()
+			unseen++
+			if time.Since(lastLog) >= overLimitLogEvery {
+				d.log.Warn("closed a connection over the limit of open connections", attrRemote(conn),
+					slog.Int("limit", d.maxConns), slog.Int("closed", unseen))
+				lastLog, unseen = time.Now(), 0
+			}
+			continue
+		}
+		d.open.Add(1)
 		d.conns.Add(1)
 		go func() {
 			defer d.conns.Done()
+			defer d.open.Add(-1)
 			defer conn.Close()
 			d.serveConn(conn)
 		}()
@@ -249,6 +309,11 @@ func (d *daemon) accept(ln net.Listener) {
 // allow_from is closed on before a byte is read; a request that fails to
 // read, authenticate or decode closes the connection without an answer.
 func (d *daemon) serveConn(conn net.Conn) {
+	// The request's config and key. A connection that comes while a PSK
+	// update is being stored waits here for the switch (see daemon.mu), and
+	// is served under the new PSK; only this snapshot waits, not the
+	// connection's whole exchange, so a long script never holds up an
+	// update.
 	cfg := d.config()
 	if tcp, ok := conn.RemoteAddr().(*net.TCPAddr); !ok || !cfg.allows(tcp.AddrPort().Addr()) {
 		d.log.Warn("refused a connection from outside allow_from", attrRemote(conn))
@@ -256,23 +321,37 @@ func (d *daemon) serveConn(conn net.Conn) {
 	}
 	key := d.frameKey(cfg.PSK)
 	stop := context.AfterFunc(d.closing, func() { conn.Close() })
-	fr := &frameReader{conn: conn, start: time.Now()}
+	fr := &frameReader{conn: conn, start: time.Now(), budget: d.requestMem}
 	defer func() {
 		if fr.n > releaseAfter {
 			d.requestRelease()
 		}
 	}()
 	typ, msg, err := key.get().ReadMessage(fr)
+	fr.release() // authenticated, or failed: either way no longer a peer's to hold
 	if !stop() {
 		return // the daemon is stopping; whatever came in is not served
 	}
 	if err != nil {
-		if errors.Is(err, io.EOF) {
+		switch {
+		case errors.Is(err, io.EOF):
 			// Nothing at all was sent: a port probe, not an attack.
 			d.log.Debug("connection closed before a request", attrRemote(conn))
-			return
+		case errors.Is(err, errRequestMemory):
+			d.log.Warn("closed a connection: unauthenticated requests hold all of request_memory", attrRemote(conn),
+				slog.Int("read", fr.n), slog.Int64("request_memory", cfg.RequestMemory))
+		default:
+			d.log.Warn("closed a connection after a bad request frame", attrRemote(conn), attrErr(err))
 		}
-		d.log.Warn("closed a connection after a bad request frame", attrRemote(conn), attrErr(err))
+		return
+	}
+	if d.config().PSK != cfg.PSK {
+		// The PSK changed while the frame arrived, and the frame is under
+		// the old one: answering would tell the server the old PSK still
+		// works (see daemon.mu). Without an answer it tries the new one.
+		// A request that passes this check was taken in before the update
+		// began to store the new PSK, and is served under the old one.
+		d.log.Warn("closed a connection whose request came under the previous PSK", attrRemote(conn))
 		return
 	}
 	x := &exchange{d: d, conn: conn, key: key, cfg: cfg}
@@ -309,12 +388,24 @@ func (k frameKey) get() *wire.Key {
 	return k.key
 }
 
+// errRequestMemory fails the read of a request frame that would take
+// request_memory past its limit.
+var errRequestMemory = errors.New("request_memory is used up by requests not yet authenticated")
+
 // frameReader reads a request frame from conn: each read may wait
-// frameIdle, and the whole frame may take frameMax. It counts the bytes.
+// frameIdle, and the whole frame may take frameMax. It counts the bytes,
+// and takes those past freeFrameBytes from budget as they arrive, until
+// release: a read that finds the budget used up fails, so that peers
+// cannot make the client read more than the budget, only lose their
+// connections trying. The budget counts bytes read, not allocated: wire's
+// buffer doubles as it fills, so memory runs to about twice what was read,
+// three times while a copy is under way.
 type frameReader struct {
-	conn  net.Conn
-	start time.Time
-	n     int
+	conn   net.Conn
+	start  time.Time
+	n      int // bytes read
+	budget *memBudget
+	held   int64 // bytes taken from budget
 }
 
 func (r *frameReader) Read(p []byte) (int, error) {
@@ -322,7 +413,62 @@ func (r *frameReader) Read(p []byte) (int, error) {
 	r.conn.SetReadDeadline(time.Unix(0, deadline))
 	n, err := r.conn.Read(p)
 	r.n += n
+	if more := int64(r.n-freeFrameBytes) - r.held; more > 0 {
+		if !r.budget.take(more) {
+			return n, errRequestMemory
+		}
+		r.held += more
+	}
 	return n, err
+}
+
+// release hands back what the frame took from the budget.
+func (r *frameReader) release() {
+	r.budget.give(r.held)
+	r.held = 0
+}
+
+// memBudget is request_memory: bytes that connections take while they
+// read request frames and give back once the frames are read.
+type memBudget struct {
+	mu    sync.Mutex
+	limit int64
+	used  int64
+}
+
+// take takes n bytes, or reports false and takes nothing if that would pass
+// the limit.
+func (b *memBudget) take(n int64) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.used+n > b.limit {
+		return false
+	}
+	b.used += n
+	return true
+}
+
+func (b *memBudget) give(n int64) {
+	b.mu.Lock()
+	b.used -= n
+	b.mu.Unlock()
+}
+
+// setLimit changes the limit; bytes already taken stay taken. 0, from a
+// Config that did not go through LoadConfig, means DefaultRequestMemory.
+func (b *memBudget) setLimit(n int64) {
+	if n <= 0 {
+		n = DefaultRequestMemory
+	}
+	b.mu.Lock()
+	b.limit = n
+	b.mu.Unlock()
+}
+
+func (b *memBudget) inUse() int64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.used
 }
 
 // sender writes the frames of one exchange. It is safe for concurrent use,

@@ -19,8 +19,8 @@ var build struct {
 }
 
 // Otto returns the path of a freshly built otto binary. The first call
-// builds it (from the module root, with the race detector off, as users get
-// it); later calls reuse it. The binary lives in a temporary directory that
+// builds it (from the module root, with the race detector off and the
+// flags of "make build", as users get it); later calls reuse it. The binary lives in a temporary directory that
 // is left for the OS to clean, since it outlives any one test.
 func Otto(tb testing.TB) string {
 	tb.Helper()
@@ -31,7 +31,7 @@ func Otto(tb testing.TB) string {
 			return
 		}
 		build.path = filepath.Join(dir, "otto")
-		cmd := exec.Command("go", "build", "-o", build.path, ".")
+		cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", build.path, ".")
 		cmd.Dir = moduleRoot()
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		build.out, build.err = cmd.CombinedOutput()
