@@ -311,18 +311,19 @@ func (c *apiClient) setup(ctx context.Context, port int, psk string) error {
 	}
 	group := groups[0]
 
-	var hosts []struct{ Name string }
+	var hosts []struct{ ID int64 }
 	if err := c.do(ctx, "GET", "/api/hosts", nil, &hosts); err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
 	if len(hosts) == 0 {
+		var h struct{ ID int64 }
 		host := map[string]any{"Name": "demo-client", "Address": "127.0.0.1", "Port": port, "PSK": psk,
 			"GroupIDs": []int64{group.ID}}
-		if err := c.do(ctx, "PUT", "/api/hosts/host", host, nil); err != nil {
+		if err := c.do(ctx, "PUT", "/api/hosts/host", host, &h); err != nil {
 			return fmt.Errorf("demo: adding the client: %w", err)
 		}
+		hosts = append(hosts, h)
 	}
-
 	var scripts []struct{ ID int64 }
 	if err := c.do(ctx, "GET", "/api/scripts", nil, &scripts); err != nil {
 		return fmt.Errorf("demo: %w", err)
@@ -339,5 +340,27 @@ func (c *apiClient) setup(ctx context.Context, port int, psk string) error {
 			return fmt.Errorf("demo: adding the sample script to %s: %w", group.Name, err)
 		}
 	}
-	return nil
+	// Contact it now rather than at the next sweep, so it shows as
+	// reachable from the start (and gets a PSK nobody has seen).
+	var status struct {
+		IsReachable bool
+		Error       string
+	}
+	// The client may still be starting: give it a few seconds.
+	for try := 0; ; try++ {
+		if err := c.do(ctx, "POST", fmt.Sprintf("/api/hosts/host/%d/heartbeat", hosts[0].ID), nil, &status); err != nil {
+			return fmt.Errorf("demo: contacting the client: %w", err)
+		}
+		if status.IsReachable {
+			return nil
+		}
+		if try == 50 {
+			return fmt.Errorf("demo: the server cannot reach the client: %s; see client.log", status.Error)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
 }
