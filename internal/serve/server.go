@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"time"
 
 	"github.com/otto-automation/otto/internal/serve/api"
@@ -25,6 +26,11 @@ import (
 // SocketName is the unix socket in the data directory on which a running
 // server answers "otto server backup" (mode 0600: its owner only).
 const SocketName = "otto.sock"
+
+// defaultMemoryLimit is the soft memory limit of the server's Go runtime
+// when GOMEMLIMIT does not set one. It is no hard cap: a live heap above it
+// costs GC time, not failures.
+const defaultMemoryLimit = 128 << 20
 
 // shutdownGrace is how long in-flight requests get to finish at shutdown.
 const shutdownGrace = 10 * time.Second
@@ -43,6 +49,13 @@ func newLogger(w io.Writer, verbose bool) *slog.Logger {
 // the server's one way out; its error is the process's.
 func run(ctx context.Context, cfg Config, stdout, stderr io.Writer) (err error) {
 	log := newLogger(stderr, cfg.Verbose)
+	if os.Getenv("GOMEMLIMIT") == "" {
+		// Scrypt's 32 MiB per derived key and the whole-output snapshots
+		// of protocol 2 are short-lived garbage; by default the GC lets
+		// the heap grow to twice what is live before collecting it. A
+		// soft limit has it collected, and returned, sooner.
+		debug.SetMemoryLimit(defaultMemoryLimit)
+	}
 	st, err := store.Open(cfg.DataDir, store.Options{Logger: log})
 	if errors.Is(err, domain.ErrInUse) {
 		return fmt.Errorf("data directory %s is in use by another otto server; stop it first, or use another --data-dir", cfg.DataDir)
