@@ -56,4 +56,4 @@ install: build ## install bin/otto and its three symlinks under $(DESTDIR)$(PREF
 	for l in otto-server otto-client ottoctl; do ln -sf otto $(DESTDIR)$(PREFIX)/bin/$$l; done
 
 help: ## list the targets
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
