@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/otto-automation/otto/internal/serve/domain"
 	"github.com/otto-automation/otto/internal/wire"
@@ -430,9 +431,21 @@ func setOutput(r *domain.Run, stdout, stderr []byte, limit int) bool {
 	if len(out) == len(r.Stdout) && len(errOut) == len(r.Stderr) {
 		return false // output only grows; same lengths means nothing new
 	}
-	r.Stdout, r.Stderr = string(out), string(errOut)
+	r.Stdout, r.Stderr = unsafeString(out), unsafeString(errOut)
 	r.Truncated = r.Truncated || tOut || tErr
 	return true
+}
+
+// unsafeString is b as a string without a copy. Protocol 2 sends the whole
+// output so far with every update, so a copy per update was a second
+// megabyte per run in flight for a script printing one. It is safe here
+// because b is a fresh slice from decoding one ActionOutput frame that
+// nothing writes to afterwards.
+func unsafeString(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
 }
 
 // capBytes returns the first limit bytes of b, cut back to a UTF-8
