@@ -154,11 +154,10 @@ func (d *daemon) requestExit(status int) {
 }
 
 // prepareKey derives the key for psk now, so that the first request under
-// it is answered at once, and hands the 32 MiB that scrypt used back to the
-// OS: the client spends its life idle, and its RSS should show it.
+// it is answered at once. (wire hands the 32 MiB scrypt used back to the
+// OS right after: the client spends its life idle, and its RSS shows it.)
 func prepareKey(psk PSK) {
 	wire.KeyFor(string(psk))
-	debug.FreeOSMemory()
 }
 
 // serve listens on the config's address and serves until ctx is done or an
