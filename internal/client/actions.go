@@ -176,9 +176,6 @@ func (x *exchange) runScript(log *slog.Logger, s wire.Script) {
 	if err != nil {
 		log.Warn("sending the script's result", attrErr(err))
 	}
-	if len(res.Stdout)+len(res.Stderr) > releaseAfter {
-		x.d.requestRelease()
-	}
 	x.conn.Close() // ends awaitCancel's read
 	<-readerDone
 }

@@ -38,13 +38,6 @@ const (
 	// whatever the delays on the way.
 	keepaliveEvery = wire.KeepaliveInterval / 2
 
-	// releaseAfter is the request size, in bytes, past which the memory
-	// that reading it took is handed back to the OS once the exchange
-	// ends. The runtime would keep it for reuse, and a client spends its
-	// life idle: RSS after a 100 MiB upload, or after a hostile peer sent
-	// large bogus frames, should drop back to its idle size.
-	releaseAfter = 1 << 20
-
 	// shutdownGrace is how long, when the daemon stops, running actions
 	// may go on before their scripts are canceled (which then takes up to
 	// exec's own grace of 5 s, and their results are still sent).
@@ -321,11 +314,10 @@ func (d *daemon) serveConn(conn net.Conn) {
 	key := d.frameKey(cfg.PSK)
 	stop := context.AfterFunc(d.closing, func() { conn.Close() })
 	fr := &frameReader{conn: conn, start: time.Now(), budget: d.requestMem}
-	defer func() {
-		if fr.n > releaseAfter {
-			d.requestRelease()
-		}
-	}()
+	// Every exchange ends with the memory it used handed back (at most
+	// once a second): an idle agent allocates nothing that would make the
+	// runtime collect, so without this its RSS keeps the last request's.
+	defer d.requestRelease()
 	typ, msg, err := key.get().ReadMessage(fr)
 	fr.release() // authenticated, or failed: either way no longer a peer's to hold
 	if !stop() {
