@@ -14,6 +14,10 @@ const (
 	// committed anyway; it is also the most a finished run waits before
 	// Wait and subscribers see its result.
 	batchDelay = 100 * time.Millisecond
+	// batchBytes bounds the bytes one commit carries, for batchers given a
+	// size: a transaction holds its dirty pages in memory until the commit,
+	// so 200 runs of 1 MiB output each would hold 200 MiB at once.
+	batchBytes = 16 << 20
 )
 
 // batcher collects values and hands them to flush in groups: when batchMax
@@ -23,10 +27,17 @@ const (
 type batcher[T any] struct {
 	in   chan T
 	done chan struct{}
+	size func(T) int // nil: only batchMax bounds a group
 }
 
 func newBatcher[T any](flush func([]T)) *batcher[T] {
-	b := &batcher[T]{in: make(chan T, batchMax), done: make(chan struct{})}
+	return newSizedBatcher(flush, nil)
+}
+
+// newSizedBatcher is newBatcher whose groups also end at batchBytes, as
+// measured by size.
+func newSizedBatcher[T any](flush func([]T), size func(T) int) *batcher[T] {
+	b := &batcher[T]{in: make(chan T, batchMax), done: make(chan struct{}), size: size}
 	go b.loop(flush)
 	return b
 }
@@ -35,6 +46,7 @@ func (b *batcher[T]) loop(flush func([]T)) {
 	defer close(b.done)
 	var (
 		buf   []T
+		bytes int
 		timer *time.Timer
 		fire  <-chan time.Time
 	)
@@ -45,7 +57,7 @@ func (b *batcher[T]) loop(flush func([]T)) {
 		}
 		if len(buf) > 0 {
 			flush(buf)
-			buf = nil
+			buf, bytes = nil, 0
 		}
 	}
 	for {
@@ -56,7 +68,10 @@ func (b *batcher[T]) loop(flush func([]T)) {
 				return
 			}
 			buf = append(buf, v)
-			if len(buf) >= batchMax {
+			if b.size != nil {
+				bytes += b.size(v)
+			}
+			if len(buf) >= batchMax || bytes >= batchBytes {
 				send()
 			} else if timer == nil {
 				timer = time.NewTimer(batchDelay)

@@ -125,7 +125,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		return nil, err
 	}
 	s.base, s.stop = context.WithCancel(context.Background())
-	s.results = newBatcher(s.flushRuns)
+	s.results = newSizedBatcher(s.flushRuns, func(r runRecord) int { return len(r.run.Stdout) + len(r.run.Stderr) })
 	return s, nil
 }
 
