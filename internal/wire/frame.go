@@ -156,6 +156,18 @@ func (k *Key) ReadMessage(r io.Reader) (uint32, any, error) {
 	return messageType, msg, nil
 }
 
+// HeaderLen is the length of a frame's header: the protocol version and the
+// length of the rest of the frame, both uint32 big-endian.
+const HeaderLen = headerLen
+
+// FrameLen returns the length that a frame's header announces for the rest
+// of the frame. It checks nothing: a reader that looks at the header before
+// ReadMessage (to budget memory for the body, say) hands the header back to
+// ReadMessage, which checks it.
+func FrameLen(header [HeaderLen]byte) uint32 {
+	return binary.BigEndian.Uint32(header[4:])
+}
+
 // readBody reads exactly n bytes from r. It allocates at most firstReadLen
 // up front and doubles the buffer as bytes arrive, so a peer must send the
 // bytes it announced to make it hold them.
