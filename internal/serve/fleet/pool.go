@@ -16,6 +16,10 @@ const DefaultMaxParallel = 64
 // Every item is handed to fn even after ctx ended, so that fn can record
 // why the item did not happen (a canceled run still gets its result); fn
 // sees the ended ctx and returns quickly.
+//
+// fanOut clears each element of items once it is handed out, so that what
+// an item refers to (a run's output, say) can be freed as soon as its call
+// returns, not when the whole fan-out does.
 func fanOut[T any](ctx context.Context, limit int, items []T, fn func(ctx context.Context, item T)) {
 	if limit <= 0 {
 		limit = DefaultMaxParallel
@@ -30,8 +34,10 @@ func fanOut[T any](ctx context.Context, limit int, items []T, fn func(ctx contex
 			}
 		})
 	}
-	for _, item := range items {
-		next <- item
+	var zero T
+	for i := range items {
+		next <- items[i]
+		items[i] = zero
 	}
 	close(next)
 	wg.Wait()
