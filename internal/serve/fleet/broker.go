@@ -15,9 +15,10 @@ const (
 	// UpdateState: the run changed state (it started running).
 	UpdateState = "state"
 	// UpdateOutput: more output arrived. Run.Stdout and Run.Stderr hold the
-	// whole output so far (capped), so a slow reader that missed some
-	// updates loses nothing but intermediate steps; since the cap keeps the
-	// beginning, each output only ever extends the previous one.
+	// whole output so far (capped) as it is when the update is delivered,
+	// so a slow reader that missed some updates loses nothing but
+	// intermediate steps; since the cap keeps the beginning, each output
+	// only ever extends the previous one.
 	UpdateOutput = "output"
 	// UpdateResult: the run ended and Run is its stored record. It is the
 	// last update of that run, and it is never dropped.
@@ -54,23 +55,52 @@ type activeRun struct {
 	// result is the client's answer, if one came; kept for the sync action
 	// API, which reports a client's ExecError apart from connection errors.
 	result *wire.ScriptResult
-	done   chan struct{} // closed once the final record is stored
+	// held is the result's share of the frame budget, given back once the
+	// final record is stored.
+	held int64
+	// live is the bytes of output kept from the client's updates, counted
+	// in broker.live until the run's record is stored.
+	live int64
+	done chan struct{} // closed once the final record is stored
 	// claimed is set by whoever ends up finishing the run: the worker that
 	// picks it up, or Cancel for a run still waiting for a worker.
 	claimed atomic.Bool
 }
 
+// queuedOutputMax is the most output, in bytes, that a result update
+// waiting in a subscriber's queue keeps: a larger one is read back from the
+// store when it goes out, so that a reader that lags behind a batch of
+// large outputs does not hold them all in memory.
+const queuedOutputMax = 64 << 10
+
+// liveOutputMax is the most output, in bytes, that the runs in flight keep
+// in memory between their start and their result. Protocol 2 sends a run's
+// whole output so far every 50 ms, and 64 runs printing a megabyte each
+// would keep 64 MiB; past this budget a run keeps the output it has and
+// takes the rest from its result, which carries the whole output anyway.
+// Only the live view lags: subscribers get the rest with the result.
+const liveOutputMax = 16 << 20
+
 // broker keeps the live runs and fans their changes out to subscribers.
 type broker struct {
+	// load reads a stored run, for result updates queued without their
+	// output; nil keeps every output in the queue.
+	load func(id int64) (domain.Run, error)
+
+	liveMax int64 // liveOutputMax, or less in tests
+
 	mu        sync.Mutex
+	live      int64 // bytes of output the active runs keep (activeRun.live)
 	active    map[int64]*activeRun
 	batches   map[string]map[int64]*activeRun
 	runSubs   map[int64]map[*subscriber]struct{}
 	batchSubs map[string]map[*subscriber]struct{}
 }
 
-func newBroker() *broker {
+func newBroker(load func(id int64) (domain.Run, error)) *broker {
 	return &broker{
+		load:      load,
+		liveMax:   liveOutputMax,
 		active:    make(map[int64]*activeRun),
 		batches:   make(map[string]map[int64]*activeRun),
 		runSubs:   make(map[int64]map[*subscriber]struct{}),
@@ -107,6 +137,37 @@ func (b *broker) snapshot(ar *activeRun) domain.Run {
 	return ar.run
 }
 
+// current returns active run id as it is now.
+func (b *broker) current(id int64) (domain.Run, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	ar := b.active[id]
+	if ar == nil {
+		return domain.Run{}, false
+	}
+	return ar.run, true
+}
+
+// output sets the output so far of a running run, each stream capped at
+// limit bytes, and tells subscribers; it keeps the run's older output
+// instead if the new one would take the output of all active runs past
+// liveMax.
+func (b *broker) output(ar *activeRun, stdout, stderr string, limit int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	r := ar.run
+	if !setOutput(&r, stdout, stderr, limit) {
+		return
+	}
+	n := int64(len(r.Stdout) + len(r.Stderr))
+	if b.live-ar.live+n > b.liveMax {
+		return
+	}
+	b.live += n - ar.live
+	ar.live, ar.run = n, r
+	b.publish(RunUpdate{Kind: UpdateOutput, Run: ar.run})
+}
+
 // update changes an active run with fn and tells subscribers; fn reports
 // whether anything changed.
 func (b *broker) update(ar *activeRun, kind string, fn func(r *domain.Run) bool) domain.Run {
@@ -123,6 +184,8 @@ func (b *broker) update(ar *activeRun, kind string, fn func(r *domain.Run) bool)
 func (b *broker) finish(ar *activeRun, final domain.Run) {
 	b.mu.Lock()
 	ar.run = final
+	b.live -= ar.live
+	ar.live = 0
 	b.publish(RunUpdate{Kind: UpdateResult, Run: final})
 	delete(b.active, final.ID)
 	if m := b.batches[final.BatchID]; m != nil {
@@ -213,10 +276,10 @@ type subscriber struct {
 	batchID string
 
 	mu        sync.Mutex
-	queue     []*RunUpdate
-	outputs   map[int64]*RunUpdate // the queued output update of each run
-	remaining int                  // runs whose result is still to come
-	wake      chan struct{}        // buffered 1: "queue changed"
+	queue     []*queued
+	outputs   map[int64]*queued // the queued output update of each run
+	remaining int               // runs whose result is still to come
+	wake      chan struct{}     // buffered 1: "queue changed"
 	quit      chan struct{}
 	closeOnce sync.Once
 
@@ -226,7 +289,7 @@ type subscriber struct {
 func newSubscriber(b *broker, runs int) *subscriber {
 	s := &subscriber{
 		b:         b,
-		outputs:   make(map[int64]*RunUpdate),
+		outputs:   make(map[int64]*queued),
 		remaining: runs,
 		wake:      make(chan struct{}, 1),
 		quit:      make(chan struct{}),
@@ -236,22 +299,37 @@ func newSubscriber(b *broker, runs int) *subscriber {
 	return s
 }
 
+// queued is an update waiting in a subscriber's queue. Its run may be
+// without its output, to be filled in when it goes out.
+type queued struct {
+	RunUpdate
+	reload bool // a result whose output is to be read from the store
+}
+
 // push queues u. An output update replaces the one of the same run still
-// in the queue: each carries the whole output so far.
+// in the queue: each carries the whole output so far. A queued output
+// update holds no output: pump takes the run's output as it is when the
+// update goes out, so that a lagging reader keeps no old snapshots alive.
+// Nor does a queued result with more than queuedOutputMax bytes of output.
 func (s *subscriber) push(u RunUpdate) {
+	q := &queued{RunUpdate: u}
+	switch {
+	case u.Kind == UpdateOutput:
+		q.Run.Stdout, q.Run.Stderr = "", ""
+	case u.Kind == UpdateResult && s.b.load != nil && len(u.Run.Stdout)+len(u.Run.Stderr) > queuedOutputMax:
+		q.Run.Stdout, q.Run.Stderr = "", ""
+		q.reload = true
+	}
 	s.mu.Lock()
 	if u.Kind == UpdateOutput {
-		if q := s.outputs[u.Run.ID]; q != nil {
-			*q = u
+		if prev := s.outputs[u.Run.ID]; prev != nil {
+			*prev = *q
 			s.mu.Unlock()
 			return
 		}
+		s.outputs[u.Run.ID] = q
 	}
-	p := &u
-	s.queue = append(s.queue, p)
-	if u.Kind == UpdateOutput {
-		s.outputs[u.Run.ID] = p
-	}
+	s.queue = append(s.queue, q)
 	if u.Kind == UpdateResult {
 		s.remaining--
 	}
@@ -282,14 +360,26 @@ func (s *subscriber) pump() {
 				return
 			}
 		}
-		p := s.queue[0]
+		q := s.queue[0]
 		s.queue[0] = nil
 		s.queue = s.queue[1:]
-		if s.outputs[p.Run.ID] == p {
-			delete(s.outputs, p.Run.ID)
+		if s.outputs[q.Run.ID] == q {
+			delete(s.outputs, q.Run.ID)
 		}
-		u := *p
+		u := q.RunUpdate
 		s.mu.Unlock()
+		switch {
+		case u.Kind == UpdateOutput:
+			var ok bool
+			if u.Run, ok = s.b.current(u.Run.ID); !ok {
+				continue // ended: its result, queued after, has the output
+			}
+		case q.reload:
+			// The result was stored before it was published.
+			if r, err := s.b.load(u.Run.ID); err == nil {
+				u.Run = r
+			}
+		}
 		select {
 		case s.out <- u:
 		case <-s.quit:
