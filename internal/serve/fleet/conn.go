@@ -1,6 +1,7 @@
 package fleet
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -158,6 +159,10 @@ type Dialer struct {
 
 	// keepalive replaces wire.KeepaliveInterval, for tests.
 	keepalive time.Duration
+
+	// frames, if set, is the memory budget that large frames being read
+	// share (see frameBudget).
+	frames *budget
 }
 
 // NewDialer returns the Dialer for the network options o.
@@ -245,18 +250,48 @@ func (x *exchange) write(typ uint32, msg any) error {
 
 // read reads one frame, waiting at most until deadline.
 func (x *exchange) read(deadline time.Time) (uint32, any, error) {
+	typ, msg, held, err := x.readHolding(deadline)
+	x.release(held)
+	return typ, msg, err
+}
+
+// readHolding is read for a frame whose message the caller keeps: held is
+// what it took from the frame budget, to be given back with release once
+// the message is done with (0 for a small frame or no budget).
+func (x *exchange) readHolding(deadline time.Time) (typ uint32, msg any, held int64, err error) {
 	x.conn.SetReadDeadline(deadline)
 	// After setting the deadline: watch's AfterFunc may have set an
 	// earlier one that this one just replaced.
 	if x.watched != nil && x.watched.Err() != nil {
-		return 0, nil, context.Cause(x.watched)
+		return 0, nil, 0, context.Cause(x.watched)
 	}
-	typ, msg, err := x.k().ReadMessage(x.conn)
+	var r io.Reader = x.conn
+	if x.d.frames != nil {
+		// Look at the header first: a large frame waits for its share of
+		// the budget before its body is read.
+		var hdr [wire.HeaderLen]byte
+		if _, err := io.ReadFull(x.conn, hdr[:]); err != nil {
+			return 0, nil, 0, x.classify(err)
+		}
+		if n := wire.FrameLen(hdr); n >= smallFrame {
+			held = x.d.frames.acquire(frameCost*int64(n), budgetWait)
+		}
+		r = io.MultiReader(bytes.NewReader(hdr[:]), x.conn)
+	}
+	typ, msg, err = x.k().ReadMessage(r)
 	if err != nil {
-		return 0, nil, x.classify(err)
+		x.release(held)
+		return 0, nil, 0, x.classify(err)
 	}
 	x.started = true
-	return typ, msg, nil
+	return typ, msg, held, nil
+}
+
+// release gives back what readHolding took from the frame budget.
+func (x *exchange) release(held int64) {
+	if x.d.frames != nil {
+		x.d.frames.release(held)
+	}
 }
 
 // classify turns an I/O or wire error into a ConnError.
@@ -370,18 +405,30 @@ func (d Dialer) Trigger(ctx context.Context, t Target, msg wire.MessageTriggerAc
 // result and a nil error. If the client does not answer in that time, Run
 // returns an ErrTimeout ConnError.
 func (d Dialer) Run(ctx context.Context, t Target, script wire.Script, onOutput func(stdout, stderr []byte)) (wire.MessageActionResult, error) {
+	res, held, err := d.run(ctx, t, script, onOutput)
+	if d.frames != nil {
+		d.frames.release(held)
+	}
+	return res, err
+}
+
+// run is Run that leaves the result's share of the frame budget taken:
+// held is to be given back (with budget.release) once the result is
+// stored. Results waiting for the store count against the budget, so that
+// a burst of large results waits in the clients' sockets, not in memory.
+func (d Dialer) run(ctx context.Context, t Target, script wire.Script, onOutput func(stdout, stderr []byte)) (_ wire.MessageActionResult, held int64, _ error) {
 	// The dial itself is abandoned when ctx ends: nothing runs yet.
 	x, closeConn, err := d.open(ctx, t)
 	if err != nil {
-		return wire.MessageActionResult{}, err
+		return wire.MessageActionResult{}, 0, err
 	}
 	defer closeConn()
 	if ctx.Err() != nil {
-		return wire.MessageActionResult{}, context.Cause(ctx)
+		return wire.MessageActionResult{}, 0, context.Cause(ctx)
 	}
 	trigger := wire.MessageTriggerAction{Action: wire.ActionRunScript, Script: script}
 	if err := x.write(wire.MessageTypeTriggerAction, trigger); err != nil {
-		return wire.MessageActionResult{}, err
+		return wire.MessageActionResult{}, 0, err
 	}
 
 	// From here on a canceled ctx means "ask the client to stop", sent from
@@ -420,9 +467,9 @@ func (d Dialer) Run(ctx context.Context, t Target, script wire.Script, onOutput 
 			deadline = hardStop
 		}
 		mu.Unlock()
-		typ, m, err := x.read(deadline)
+		typ, m, held, err := x.readHolding(deadline)
 		if err != nil {
-			return wire.MessageActionResult{}, err
+			return wire.MessageActionResult{}, 0, err
 		}
 		switch typ {
 		case wire.MessageTypeKeepalive:
@@ -432,13 +479,19 @@ func (d Dialer) Run(ctx context.Context, t Target, script wire.Script, onOutput 
 				if onOutput != nil {
 					onOutput(o.Stdout, o.Stderr)
 				}
+				x.release(held)
 				continue
 			}
 		case wire.MessageTypeActionResult:
 			if r, ok := m.(wire.MessageActionResult); ok {
-				return r, nil
+				// Decoded, the result holds about its length: give back
+				// the rest at once.
+				kept := held / frameCost
+				x.release(held - kept)
+				return r, kept, nil
 			}
 		}
-		return wire.MessageActionResult{}, x.unexpected(typ)
+		x.release(held)
+		return wire.MessageActionResult{}, 0, x.unexpected(typ)
 	}
 }

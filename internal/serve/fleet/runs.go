@@ -12,6 +12,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 	"unsafe"
@@ -330,11 +331,10 @@ func (s *Service) runOne(d Dialer, plan batchPlan, files []wire.File, j runJob) 
 	script := s.wireScript(plan.opts, plan.script, plan.groups, h, files)
 	outMax := plan.opts.Runs.OutputMaxBytes
 	onOutput := func(stdout, stderr []byte) {
-		s.broker.update(ar, UpdateOutput, func(r *domain.Run) bool {
-			return setOutput(r, stdout, stderr, outMax)
-		})
+		s.broker.output(ar, unsafeString(stdout), unsafeString(stderr), outMax)
 	}
-	res, err := d.Run(ctx, target(h, h.PSK), script, onOutput)
+	res, held, err := d.run(ctx, target(h, h.PSK), script, onOutput)
+	ar.held = held
 	unlock()
 	if err != nil {
 		s.finish(ar, plan.opts, nil, err)
@@ -424,14 +424,16 @@ func (s *Service) trigger(ctx context.Context, d Dialer, id int64, msg wire.Mess
 }
 
 // setOutput stores the whole output so far into r, each stream capped at
-// limit bytes, and reports whether it changed.
-func setOutput(r *domain.Run, stdout, stderr []byte, limit int) bool {
-	out, tOut := capBytes(stdout, limit)
-	errOut, tErr := capBytes(stderr, limit)
+// limit bytes, and reports whether it changed. An output is kept as it
+// came, without a copy, unless the cap cut it: then the kept part is copied,
+// so that the rest can be freed.
+func setOutput(r *domain.Run, stdout, stderr string, limit int) bool {
+	out, tOut := capOutput(stdout, limit)
+	errOut, tErr := capOutput(stderr, limit)
 	if len(out) == len(r.Stdout) && len(errOut) == len(r.Stderr) {
 		return false // output only grows; same lengths means nothing new
 	}
-	r.Stdout, r.Stderr = unsafeString(out), unsafeString(errOut)
+	r.Stdout, r.Stderr = out, errOut
 	r.Truncated = r.Truncated || tOut || tErr
 	return true
 }
@@ -448,18 +450,19 @@ func unsafeString(b []byte) string {
 	return unsafe.String(&b[0], len(b))
 }
 
-// capBytes returns the first limit bytes of b, cut back to a UTF-8
-// boundary, and whether it cut. The beginning is kept, not the end, so that
-// live output only ever grows.
-func capBytes(b []byte, limit int) ([]byte, bool) {
-	if limit <= 0 || len(b) <= limit {
-		return b, false
+// capOutput returns a copy of the first limit bytes of s, cut back to a
+// UTF-8 boundary, and true; or s itself and false if it is not longer than
+// limit. The beginning is kept, not the end, so that live output only ever
+// grows.
+func capOutput(s string, limit int) (string, bool) {
+	if limit <= 0 || len(s) <= limit {
+		return s, false
 	}
 	n := limit
-	for i := 0; i < utf8.UTFMax && n > 0 && !utf8.RuneStart(b[n]); i++ {
+	for i := 0; i < utf8.UTFMax && n > 0 && !utf8.RuneStart(s[n]); i++ {
 		n--
 	}
-	return b[:n], true
+	return strings.Clone(s[:n]), true
 }
 
 // finish records the end of a run that got no result from the client.
@@ -484,7 +487,7 @@ func (s *Service) finishWith(ar *activeRun, opts domain.Options, res *wire.Scrip
 		r.Finished = now
 		r.Duration = now.Sub(r.Started)
 		if res != nil {
-			setOutput(r, []byte(res.Stdout), []byte(res.Stderr), opts.Runs.OutputMaxBytes)
+			setOutput(r, res.Stdout, res.Stderr, opts.Runs.OutputMaxBytes)
 			if res.Elapsed > 0 {
 				r.Duration = res.Elapsed
 			}
@@ -517,7 +520,10 @@ func (s *Service) finishWith(ar *activeRun, opts domain.Options, res *wire.Scrip
 	})
 	ar.result = res
 	ar.cancel(nil) // release the context's resources
-	s.results.add(runRecord{run: final, done: func() { s.broker.finish(ar, final) }})
+	s.results.add(runRecord{run: final, done: func() {
+		s.broker.finish(ar, final)
+		s.frames.release(ar.held)
+	}})
 	level := slog.LevelInfo
 	if final.State != domain.RunDone || !final.Success {
 		level = slog.LevelWarn

@@ -253,7 +253,7 @@ func TestRun_OutputCap(t *testing.T) {
 	}
 }
 
-func TestCapBytes(t *testing.T) {
+func TestCapOutput(t *testing.T) {
 	for _, tc := range []struct {
 		in    string
 		limit int
@@ -267,9 +267,9 @@ func TestCapBytes(t *testing.T) {
 		{"日本", 4, "日", true},
 		{"x", 0, "x", false}, // no cap
 	} {
-		got, cut := capBytes([]byte(tc.in), tc.limit)
-		if string(got) != tc.want || cut != tc.cut {
-			t.Errorf("capBytes(%q, %d) = %q, %v; want %q, %v", tc.in, tc.limit, got, cut, tc.want, tc.cut)
+		got, cut := capOutput(tc.in, tc.limit)
+		if got != tc.want || cut != tc.cut {
+			t.Errorf("capOutput(%q, %d) = %q, %v; want %q, %v", tc.in, tc.limit, got, cut, tc.want, tc.cut)
 		}
 	}
 }

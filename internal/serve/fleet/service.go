@@ -77,6 +77,7 @@ type Service struct {
 	serverURL func() string
 	leader    Leader
 	keys      func(psk string) *wire.Key
+	frames    *budget // shared by every exchange's large frames
 
 	locks   hostLocks
 	broker  *broker
@@ -107,11 +108,12 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		serverURL: cfg.ServerURL,
 		leader:    cfg.Leader,
 		keys:      cfg.Keys,
-		broker:    newBroker(),
+		frames:    newBudget(frameBudget),
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	s.broker = newBroker(func(id int64) (domain.Run, error) { return s.storedRun(context.Background(), id) })
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -241,6 +243,7 @@ func (s *Service) url(o domain.Options) string {
 func (s *Service) dialer(o domain.NetworkOptions) Dialer {
 	d := NewDialer(o)
 	d.Keys = s.keys
+	d.frames = s.frames
 	return d
 }
 
