@@ -34,6 +34,7 @@ import (
 	"path/filepath"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/otto-automation/otto/internal/serve/domain"
 	bolt "go.etcd.io/bbolt"
@@ -49,6 +50,10 @@ const (
 // data directory: long enough to ride out a restart, short enough that a
 // second server started by mistake fails at once.
 const defaultTimeout = time.Second
+
+// initialMmapSize is how much of the database file bbolt maps at first, in
+// bytes of address space (pages count as memory only once read).
+const initialMmapSize = 1 << 30
 
 // Options configure Open. The zero value is the production setting.
 type Options struct {
@@ -97,6 +102,10 @@ func Open(dir string, opts Options) (*Store, error) {
 		NoSync:  opts.NoSync,
 		// The map freelist stays fast as run history churns pages.
 		FreelistType: bolt.FreelistMapType,
+		// Address space only, not memory: while the file fits, a commit
+		// that grows it need not re-map it, which copies every page the
+		// transaction touched (a batch of run outputs) onto the heap.
+		InitialMmapSize: initialMmapSize,
 	})
 	if errors.Is(err, bolt.ErrTimeout) {
 		return nil, fmt.Errorf("store: %s: %w", path, domain.ErrInUse)
@@ -152,8 +161,26 @@ func (s *Store) Update(ctx context.Context, fn func(domain.Tx) error) error {
 		for _, id := range t.assigned {
 			*id = 0
 		}
+	} else if t.outputBytes >= dropPagesMin {
+		s.dropMapped()
 	}
 	return s.wrap(err)
+}
+
+// dropMapped lets go of every page of the database mapping that this
+// process holds (see dropPages). A commit of run outputs reads the outputs
+// that share a page of the B+tree with the new ones, to write them anew;
+// without this, a server that stores a hundred 1 MiB outputs holds about as
+// many megabytes of the file in its RSS.
+func (s *Store) dropMapped() {
+	s.db.View(func(tx *bolt.Tx) error {
+		// The mapping does not move while this transaction is open. It is
+		// outside the Go heap, so its address can be held as a pointer.
+		info := tx.DB().Info()
+		base := *(*unsafe.Pointer)(unsafe.Pointer(&info.Data))
+		dropPages(unsafe.Slice((*byte)(base), tx.Size()))
+		return nil
+	})
 }
 
 // Backup writes a consistent copy of the database file to w while the

@@ -21,6 +21,9 @@ type tx struct {
 	assigned []*int64
 	// cache is the store's decoded host list; nil disables it.
 	cache *hostCache
+	// outputBytes counts the run output written, so that Update can let go
+	// of the mapped pages such a commit touches (see Store.dropMapped).
+	outputBytes int
 }
 
 var _ domain.Tx = (*tx)(nil)
@@ -214,7 +217,11 @@ func (t *tx) Run(id int64) (domain.Run, error) {
 	if err != nil {
 		return r, err
 	}
-	r.Stdout, r.Stderr, err = decodeOutput(t.b.Bucket(runOutputBucket).Get(itob(id)))
+	data := t.b.Bucket(runOutputBucket).Get(itob(id))
+	r.Stdout, r.Stderr, err = decodeOutput(data) // copies
+	if !t.b.Writable() {
+		dropPages(data)
+	}
 	if err != nil {
 		return r, runs.errorf(itob(id), err)
 	}
@@ -237,6 +244,7 @@ func (t *tx) PutRun(r *domain.Run) error {
 	if r.Stdout == "" && r.Stderr == "" {
 		return out.Delete(key)
 	}
+	t.outputBytes += len(r.Stdout) + len(r.Stderr)
 	return out.Put(key, encodeOutput(r.Stdout, r.Stderr))
 }
 
