@@ -29,8 +29,10 @@ const SocketName = "otto.sock"
 
 // defaultMemoryLimit is the soft memory limit of the server's Go runtime
 // when GOMEMLIMIT does not set one. It is no hard cap: a live heap above it
-// costs GC time, not failures.
-const defaultMemoryLimit = 128 << 20
+// costs GC time, not failures. The fleet keeps what it holds for runs in
+// flight to a few tens of MiB (frame and live-output budgets), so the heap
+// of a busy server stays under it with its RSS under 150 MiB.
+const defaultMemoryLimit = 100 << 20
 
 // shutdownGrace is how long in-flight requests get to finish at shutdown.
 const shutdownGrace = 10 * time.Second
