@@ -339,6 +339,7 @@ func selfCPU() time.Duration {
 // usage is the server's resource use over one measured phase.
 type usage struct {
 	PeakRSS   int64         // the highest RSS seen: VmHWM after a reset, or a sample
+	PeakAnon  int64         // the highest RssAnon sampled: heap and stacks, without the mapped database
 	CPU       time.Duration // server CPU time used
 	BenchCPU  time.Duration // this process's CPU time used (the clients)
 	EndRSS    int64
@@ -356,13 +357,14 @@ type meter struct {
 	stop     chan struct{}
 	done     chan struct{}
 	max      int64
+	maxAnon  int64
 }
 
 func startMeter(pid int) *meter {
 	resetPeak(pid)
 	m := &meter{pid: pid, stop: make(chan struct{}), done: make(chan struct{}), benchCPU: selfCPU()}
 	m.start, _ = readProc(pid)
-	m.max = m.start.RSS
+	m.max, m.maxAnon = m.start.RSS, m.start.Anon
 	go func() {
 		defer close(m.done)
 		t := time.NewTicker(20 * time.Millisecond)
@@ -373,8 +375,8 @@ func startMeter(pid int) *meter {
 				return
 			case <-t.C:
 			}
-			if st, err := readProc(pid); err == nil && st.RSS > m.max {
-				m.max = st.RSS
+			if st, err := readProc(pid); err == nil {
+				m.max, m.maxAnon = max(m.max, st.RSS), max(m.maxAnon, st.Anon)
 			}
 		}
 	}()
@@ -387,6 +389,7 @@ func (m *meter) end() usage {
 	st, _ := readProc(m.pid)
 	u := usage{CPU: st.CPU - m.start.CPU, BenchCPU: selfCPU() - m.benchCPU, EndRSS: st.RSS, EndFDs: st.FDs, sampleMax: m.max}
 	u.PeakRSS = max(st.HWM, m.max)
+	u.PeakAnon = max(st.Anon, m.maxAnon)
 	return u
 }
 

@@ -55,7 +55,11 @@ type Phase struct {
 	P99MS float64 `json:"p99_ms"`
 	// ServerPeakRSSMiB is the server's peak RSS during the step.
 	ServerPeakRSSMiB float64 `json:"server_peak_rss_mib"`
-	ServerCPUSeconds float64 `json:"server_cpu_s"`
+	// ServerPeakAnonMiB is the highest of the server's RssAnon sampled
+	// every 20 ms: its heap and stacks, without the pages of the database
+	// file it maps (which RSS counts once read, and the kernel can drop).
+	ServerPeakAnonMiB float64 `json:"server_peak_anon_mib"`
+	ServerCPUSeconds  float64 `json:"server_cpu_s"`
 	// BenchCPUSeconds is otto-bench's own CPU time: the clients.
 	BenchCPUSeconds float64 `json:"bench_cpu_s"`
 	// Load1 is the machine's 1-minute load average at the end: other
@@ -123,14 +127,15 @@ func phase(name string, n, hosts, ok int, wall time.Duration, lat []time.Duratio
 	p50, p99 := percentiles(lat)
 	return Phase{
 		Name: name, N: n, Hosts: hosts, OK: ok,
-		WallMS:           ms(wall),
-		P50MS:            ms(p50),
-		P99MS:            ms(p99),
-		ServerPeakRSSMiB: round(float64(u.PeakRSS) / (1 << 20)),
-		ServerCPUSeconds: round(u.CPU.Seconds()),
-		BenchCPUSeconds:  round(u.BenchCPU.Seconds()),
-		Load1:            loadAvg(),
-		Note:             note,
+		WallMS:            ms(wall),
+		P50MS:             ms(p50),
+		P99MS:             ms(p99),
+		ServerPeakRSSMiB:  round(float64(u.PeakRSS) / (1 << 20)),
+		ServerPeakAnonMiB: round(float64(u.PeakAnon) / (1 << 20)),
+		ServerCPUSeconds:  round(u.CPU.Seconds()),
+		BenchCPUSeconds:   round(u.BenchCPU.Seconds()),
+		Load1:             loadAvg(),
+		Note:              note,
 	}
 }
 
@@ -187,10 +192,10 @@ func (r *Report) print(w io.Writer) {
 	if len(r.Phases) > 0 {
 		fmt.Fprintln(w)
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "phase\tN\tok/hosts\twall\tp50/host\tp99/host\tsrv peak RSS\tsrv CPU\tbench CPU\tload\t")
+		fmt.Fprintln(tw, "phase\tN\tok/hosts\twall\tp50/host\tp99/host\tsrv peak RSS\tanon\tsrv CPU\tbench CPU\tload\t")
 		for _, p := range r.Phases {
-			fmt.Fprintf(tw, "%s\t%d\t%d/%d\t%s\t%s\t%s\t%.1f MiB\t%.2f s\t%.2f s\t%.1f\t\n", p.Name, p.N, p.OK, p.Hosts,
-				fmtDur(p.WallMS), fmtDur(p.P50MS), fmtDur(p.P99MS), p.ServerPeakRSSMiB, p.ServerCPUSeconds, p.BenchCPUSeconds, p.Load1)
+			fmt.Fprintf(tw, "%s\t%d\t%d/%d\t%s\t%s\t%s\t%.1f MiB\t%.1f MiB\t%.2f s\t%.2f s\t%.1f\t\n", p.Name, p.N, p.OK, p.Hosts,
+				fmtDur(p.WallMS), fmtDur(p.P50MS), fmtDur(p.P99MS), p.ServerPeakRSSMiB, p.ServerPeakAnonMiB, p.ServerCPUSeconds, p.BenchCPUSeconds, p.Load1)
 		}
 		tw.Flush()
 		for _, p := range r.Phases {
