@@ -443,3 +443,53 @@ func TestListMany(t *testing.T) {
 		t.Errorf("%d hosts, want %d", got, n)
 	}
 }
+
+// TestLargeOutputsSurviveDroppedPages: the store hands the mapped pages of
+// large outputs back to the kernel after reading them and after commits of
+// outputs, while other transactions read and write. Every read must still
+// return exactly what was written, in read-only and writable transactions.
+func TestLargeOutputsSurviveDroppedPages(t *testing.T) {
+	s := storetest.Open(t)
+	ctx := t.Context()
+	output := func(i int) string { return strings.Repeat(string(rune('a'+i%26)), 200_000+i) }
+	check := func(tx domain.Tx, id int64, i int) error {
+		r, err := tx.Run(id)
+		if err != nil {
+			return err
+		}
+		if want := output(i); r.Stdout != want || r.Stderr != "e" {
+			return fmt.Errorf("run %d: stdout of %d bytes (starts %q), want %d of %q", id, len(r.Stdout), r.Stdout[:min(8, len(r.Stdout))], len(want), want[:1])
+		}
+		return nil
+	}
+
+	const n = 40
+	ids := make([]int64, n)
+	var wg sync.WaitGroup
+	errs := make(chan error, n*(n+1)/2)
+	for i := range n {
+		err := s.Update(ctx, func(tx domain.Tx) error {
+			r := domain.Run{BatchID: "b", State: domain.RunDone, Stdout: output(i), Stderr: "e"}
+			if err := tx.PutRun(&r); err != nil {
+				return err
+			}
+			ids[i] = r.ID
+			return check(tx, r.ID, i) // a writable transaction's values may be on the heap
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for j := range i + 1 { // read every earlier one while the next commits go on
+			wg.Go(func() {
+				errs <- s.View(ctx, func(tx domain.Tx) error { return check(tx, ids[j], j) })
+			})
+		}
+		wg.Wait()
+	}
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
