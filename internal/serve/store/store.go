@@ -76,6 +76,8 @@ type Store struct {
 	log    *slog.Logger
 	closed atomic.Bool
 	hosts  hostCache
+	// dropped is when dropMapped last ran, in Unix nanoseconds.
+	dropped atomic.Int64
 }
 
 var _ domain.Store = (*Store)(nil)
@@ -137,6 +139,7 @@ func (s *Store) View(ctx context.Context, fn func(domain.Tx) error) error {
 		return err
 	}
 	err := s.db.View(func(b *bolt.Tx) error { return fn(&tx{b: b, cache: &s.hosts}) })
+	s.maybeDropMapped(false)
 	return s.wrap(err)
 }
 
@@ -161,17 +164,35 @@ func (s *Store) Update(ctx context.Context, fn func(domain.Tx) error) error {
 		for _, id := range t.assigned {
 			*id = 0
 		}
-	} else if t.outputBytes >= dropPagesMin {
-		s.dropMapped()
 	}
+	s.maybeDropMapped(t.outputBytes >= dropPagesMin)
 	return s.wrap(err)
 }
 
+// dropMappedEvery is how often the store lets go of the database pages it
+// mapped (see maybeDropMapped).
+const dropMappedEvery = 10 * time.Second
+
+// maybeDropMapped calls dropMapped if force is set or dropMappedEvery has
+// passed since it last ran. Every page read through the database mapping
+// stays in the RSS: a commit of run outputs reads the outputs that share a
+// page of the B+tree with the new ones, to write them anew, and the run
+// history grows by the day. Without this a server that stored a hundred
+// 1 MiB outputs held about as many megabytes of the file, and one that ran
+// small scripts for weeks held its whole history.
+func (s *Store) maybeDropMapped(force bool) {
+	now := time.Now().UnixNano()
+	last := s.dropped.Load()
+	if !force && now-last < int64(dropMappedEvery) {
+		return
+	}
+	if s.dropped.CompareAndSwap(last, now) {
+		s.dropMapped()
+	}
+}
+
 // dropMapped lets go of every page of the database mapping that this
-// process holds (see dropPages). A commit of run outputs reads the outputs
-// that share a page of the B+tree with the new ones, to write them anew;
-// without this, a server that stores a hundred 1 MiB outputs holds about as
-// many megabytes of the file in its RSS.
+// process holds (see dropPages).
 func (s *Store) dropMapped() {
 	s.db.View(func(tx *bolt.Tx) error {
 		// The mapping does not move while this transaction is open. It is
