@@ -59,9 +59,11 @@ type activeRun struct {
 	// final record is stored.
 	held int64
 	// live is the bytes of output kept from the client's updates, counted
-	// in broker.live until the run's record is stored.
-	live int64
-	done chan struct{} // closed once the final record is stored
+	// in broker.live until the run ends; lagged is set once an update did
+	// not fit in that budget. Both are guarded by broker.mu.
+	live   int64
+	lagged bool
+	done   chan struct{} // closed once the final record is stored
 	// claimed is set by whoever ends up finishing the run: the worker that
 	// picks it up, or Cancel for a run still waiting for a worker.
 	claimed atomic.Bool
@@ -161,11 +163,21 @@ func (b *broker) output(ar *activeRun, stdout, stderr string, limit int) {
 	}
 	n := int64(len(r.Stdout) + len(r.Stderr))
 	if b.live-ar.live+n > b.liveMax {
+		ar.lagged = true
 		return
 	}
 	b.live += n - ar.live
 	ar.live, ar.run = n, r
 	b.publish(RunUpdate{Kind: UpdateOutput, Run: ar.run})
+}
+
+// dropLive gives back the live output budget of a run that ended: its
+// result replaced its live output.
+func (b *broker) dropLive(ar *activeRun) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.live -= ar.live
+	ar.live = 0
 }
 
 // update changes an active run with fn and tells subscribers; fn reports
@@ -179,14 +191,14 @@ func (b *broker) update(ar *activeRun, kind string, fn func(r *domain.Run) bool)
 	return ar.run
 }
 
-// finish records the final state of a run, whose record is now stored,
-// tells subscribers, and forgets the run.
-func (b *broker) finish(ar *activeRun, final domain.Run) {
+// finish records the final state of a run, whose record is now stored
+// (or could not be: stored false), tells subscribers, and forgets the run.
+func (b *broker) finish(ar *activeRun, final domain.Run, stored bool) {
 	b.mu.Lock()
 	ar.run = final
 	b.live -= ar.live
 	ar.live = 0
-	b.publish(RunUpdate{Kind: UpdateResult, Run: final})
+	b.publishResult(RunUpdate{Kind: UpdateResult, Run: final}, stored && b.load != nil)
 	delete(b.active, final.ID)
 	if m := b.batches[final.BatchID]; m != nil {
 		delete(m, final.ID)
@@ -200,12 +212,17 @@ func (b *broker) finish(ar *activeRun, final domain.Run) {
 
 // publish hands u to the subscribers of its run and of its batch; b.mu is
 // held.
-func (b *broker) publish(u RunUpdate) {
+func (b *broker) publish(u RunUpdate) { b.publishResult(u, false) }
+
+// publishResult is publish; stored says that u is a result whose record
+// the store has, so that a queue may leave its output out until it goes
+// out.
+func (b *broker) publishResult(u RunUpdate, stored bool) {
 	for s := range b.runSubs[u.Run.ID] {
-		s.push(u)
+		s.push(u, stored)
 	}
 	for s := range b.batchSubs[u.Run.BatchID] {
-		s.push(u)
+		s.push(u, stored)
 	}
 	if u.Kind == UpdateResult {
 		delete(b.runSubs, u.Run.ID)
@@ -310,13 +327,14 @@ type queued struct {
 // in the queue: each carries the whole output so far. A queued output
 // update holds no output: pump takes the run's output as it is when the
 // update goes out, so that a lagging reader keeps no old snapshots alive.
-// Nor does a queued result with more than queuedOutputMax bytes of output.
-func (s *subscriber) push(u RunUpdate) {
+// Nor does a queued result with more than queuedOutputMax bytes of output
+// if it is stored: pump reads the output back.
+func (s *subscriber) push(u RunUpdate, stored bool) {
 	q := &queued{RunUpdate: u}
 	switch {
 	case u.Kind == UpdateOutput:
 		q.Run.Stdout, q.Run.Stderr = "", ""
-	case u.Kind == UpdateResult && s.b.load != nil && len(u.Run.Stdout)+len(u.Run.Stderr) > queuedOutputMax:
+	case u.Kind == UpdateResult && stored && len(u.Run.Stdout)+len(u.Run.Stderr) > queuedOutputMax:
 		q.Run.Stdout, q.Run.Stderr = "", ""
 		q.reload = true
 	}
@@ -375,9 +393,11 @@ func (s *subscriber) pump() {
 				continue // ended: its result, queued after, has the output
 			}
 		case q.reload:
-			// The result was stored before it was published.
-			if r, err := s.b.load(u.Run.ID); err == nil {
-				u.Run = r
+			// The result was stored before it was published. Should the
+			// run be gone or changed since (deleted, pruned), its output
+			// is gone from the server, and the result goes out without.
+			if r, err := s.b.load(u.Run.ID); err == nil && r.State == u.Run.State && r.Finished.Equal(u.Run.Finished) {
+				u.Run.Stdout, u.Run.Stderr, u.Run.Truncated = r.Stdout, r.Stderr, r.Truncated
 			}
 		}
 		select {

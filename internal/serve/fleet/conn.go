@@ -473,6 +473,7 @@ func (d Dialer) run(ctx context.Context, t Target, script wire.Script, onOutput 
 		}
 		switch typ {
 		case wire.MessageTypeKeepalive:
+			x.release(held) // a Keepalive has no body, but a peer may pad it
 			continue
 		case wire.MessageTypeActionOutput:
 			if o, ok := m.(wire.MessageActionOutput); ok {

@@ -84,6 +84,13 @@ func (e *env) newService() *Service {
 	}
 	e.t.Cleanup(func() {
 		svc.Close()
+		// Every run gave back what it held of the memory budgets.
+		if used := svc.frames.used; used != 0 {
+			e.t.Errorf("after Close, %d bytes of the frame budget are still taken", used)
+		}
+		if live := svc.broker.live; live != 0 {
+			e.t.Errorf("after Close, %d bytes of live output are still counted", live)
+		}
 		if testing.Verbose() {
 			e.t.Log(e.logs.String())
 		}

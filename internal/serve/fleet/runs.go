@@ -64,10 +64,10 @@ type batchPlan struct {
 }
 
 // runRecord is a run's state on its way to the store. done, if set, is
-// called once it is stored (or given up on).
+// called once it is stored (stored true) or given up on.
 type runRecord struct {
 	run  domain.Run
-	done func()
+	done func(stored bool)
 }
 
 // StartRuns creates one run per target host, all sharing a new batch ID,
@@ -425,17 +425,26 @@ func (s *Service) trigger(ctx context.Context, d Dialer, id int64, msg wire.Mess
 
 // setOutput stores the whole output so far into r, each stream capped at
 // limit bytes, and reports whether it changed. An output is kept as it
-// came, without a copy, unless the cap cut it: then the kept part is copied,
-// so that the rest can be freed.
+// came, without a copy, unless the cap cut it: then the kept part is copied
+// (once per change), so that the rest can be freed.
 func setOutput(r *domain.Run, stdout, stderr string, limit int) bool {
-	out, tOut := capOutput(stdout, limit)
-	errOut, tErr := capOutput(stderr, limit)
-	if len(out) == len(r.Stdout) && len(errOut) == len(r.Stderr) {
-		return false // output only grows; same lengths means nothing new
+	changed := false
+	for _, o := range [2]struct {
+		dst *string
+		src string
+	}{{&r.Stdout, stdout}, {&r.Stderr, stderr}} {
+		n, cut := cutLen(o.src, limit)
+		r.Truncated = r.Truncated || cut
+		if n == len(*o.dst) {
+			continue // output only grows; the same length means nothing new
+		}
+		*o.dst = o.src[:n]
+		if cut {
+			*o.dst = strings.Clone(*o.dst)
+		}
+		changed = true
 	}
-	r.Stdout, r.Stderr = out, errOut
-	r.Truncated = r.Truncated || tOut || tErr
-	return true
+	return changed
 }
 
 // unsafeString is b as a string without a copy. Protocol 2 sends the whole
@@ -450,19 +459,18 @@ func unsafeString(b []byte) string {
 	return unsafe.String(&b[0], len(b))
 }
 
-// capOutput returns a copy of the first limit bytes of s, cut back to a
-// UTF-8 boundary, and true; or s itself and false if it is not longer than
-// limit. The beginning is kept, not the end, so that live output only ever
-// grows.
-func capOutput(s string, limit int) (string, bool) {
+// cutLen returns how much of s a cap of limit bytes keeps, cut back to a
+// UTF-8 boundary, and whether that cuts s. The beginning is kept, not the
+// end, so that live output only ever grows.
+func cutLen(s string, limit int) (int, bool) {
 	if limit <= 0 || len(s) <= limit {
-		return s, false
+		return len(s), false
 	}
 	n := limit
 	for i := 0; i < utf8.UTFMax && n > 0 && !utf8.RuneStart(s[n]); i++ {
 		n--
 	}
-	return strings.Clone(s[:n]), true
+	return n, true
 }
 
 // finish records the end of a run that got no result from the client.
@@ -500,6 +508,13 @@ func (s *Service) finishWith(ar *activeRun, opts domain.Options, res *wire.Scrip
 			if cause != nil && (errors.Is(err, context.Canceled) || errors.Is(err, cause)) {
 				r.Error = cause.Error() // the cancellation says it better
 			}
+			if ar.lagged {
+				// Later updates did not fit in the live output budget, and
+				// no result brought them: say the output is not whole.
+				r.Truncated = true
+				r.Error = strings.TrimPrefix(fmt.Sprintf("%s; output past its first %d bytes was not kept (the runs in flight held the server's %d MiB of live output)",
+					r.Error, len(r.Stdout)+len(r.Stderr), liveOutputMax>>20), "; ")
+			}
 		}
 		switch {
 		case errors.Is(cause, errUserCanceled):
@@ -519,9 +534,10 @@ func (s *Service) finishWith(ar *activeRun, opts domain.Options, res *wire.Scrip
 		return false // the result update is published by broker.finish
 	})
 	ar.result = res
-	ar.cancel(nil) // release the context's resources
-	s.results.add(runRecord{run: final, done: func() {
-		s.broker.finish(ar, final)
+	ar.cancel(nil)        // release the context's resources
+	s.broker.dropLive(ar) // the result replaced the live output
+	s.results.add(runRecord{run: final, done: func(stored bool) {
+		s.broker.finish(ar, final, stored)
 		s.frames.release(ar.held)
 	}})
 	level := slog.LevelInfo
@@ -547,15 +563,20 @@ func (s *Service) flushRuns(batch []runRecord) {
 			return nil
 		}
 	}
-	if err := s.retryUpdate(context.Background(), "runs", put(batch)); err != nil && len(batch) > 1 {
+	stored := make([]bool, len(batch))
+	if err := s.retryUpdate(context.Background(), "runs", put(batch)); err == nil {
+		for i := range stored {
+			stored[i] = true
+		}
+	} else if len(batch) > 1 {
 		// One record the store refuses must not take the others with it.
 		for i := range batch {
-			s.retryUpdate(context.Background(), "run", put(batch[i:i+1]))
+			stored[i] = s.retryUpdate(context.Background(), "run", put(batch[i:i+1])) == nil
 		}
 	}
-	for _, rec := range batch {
+	for i, rec := range batch {
 		if rec.done != nil {
-			rec.done()
+			rec.done(stored[i])
 		}
 	}
 }

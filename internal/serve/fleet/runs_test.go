@@ -239,6 +239,22 @@ func TestStartRuns_Refusals(t *testing.T) {
 	e.wait(runs[0].ID)
 }
 
+// TestRun_LaggedOutputWithoutResult: output that did not fit in the live
+// output budget, of a run that then ended without a result, is not passed
+// off as whole: the run says it is truncated, and why.
+func TestRun_LaggedOutputWithoutResult(t *testing.T) {
+	e := newEnv(t)
+	e.svc.broker.liveMax = 8
+	h := e.addHost(e.client(wiretest.Config{}))
+	s := e.addScript("out abc\nout defghijkl\ndrop")
+	run := e.wait(e.startRun(s, h)[0].ID)
+	if run.State != domain.RunFailed || run.Stdout != "abc\n" || !run.Truncated ||
+		!strings.Contains(run.Error, "output past its first 4 bytes was not kept") {
+		t.Errorf("run = %s, stdout %q, truncated %v, error %q; want failed, the 4 bytes that fit, truncated, and why",
+			run.State, run.Stdout, run.Truncated, run.Error)
+	}
+}
+
 func TestRun_OutputCap(t *testing.T) {
 	e := newEnv(t, func(o *domain.Options) { o.Runs.OutputMaxBytes = 10 })
 	h := e.addHost(e.client(wiretest.Config{}))
@@ -253,7 +269,7 @@ func TestRun_OutputCap(t *testing.T) {
 	}
 }
 
-func TestCapOutput(t *testing.T) {
+func TestCutLen(t *testing.T) {
 	for _, tc := range []struct {
 		in    string
 		limit int
@@ -267,9 +283,9 @@ func TestCapOutput(t *testing.T) {
 		{"日本", 4, "日", true},
 		{"x", 0, "x", false}, // no cap
 	} {
-		got, cut := capOutput(tc.in, tc.limit)
-		if got != tc.want || cut != tc.cut {
-			t.Errorf("capOutput(%q, %d) = %q, %v; want %q, %v", tc.in, tc.limit, got, cut, tc.want, tc.cut)
+		n, cut := cutLen(tc.in, tc.limit)
+		if got := tc.in[:n]; got != tc.want || cut != tc.cut {
+			t.Errorf("cutLen(%q, %d) keeps %q, %v; want %q, %v", tc.in, tc.limit, got, cut, tc.want, tc.cut)
 		}
 	}
 }
