@@ -9,10 +9,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// dropPagesMin is the smallest value, in bytes, whose pages dropPages lets
-// go: run outputs, not the small records read all the time.
-const dropPagesMin = 64 << 10
-
 // dropPages tells the kernel that this process is done with the pages of
 // the database mapping under b, a value that a read-only transaction read
 // and copied. bbolt maps the whole file, and every page read through the
@@ -20,12 +16,11 @@ const dropPagesMin = 64 << 10
 // back a hundred megabyte outputs would add a hundred megabytes to it. The
 // pages stay in the page cache; a later read maps them again.
 //
-// b must come from a read-only transaction that is still open: its values
-// lie in the file's mapping, which bbolt does not move while a read
-// transaction is open. A writable transaction's values may be on the heap,
-// whose pages this would wipe.
+// b must lie in the mapping of a transaction that is still open (see
+// inMapping), which bbolt does not move while a read transaction is open.
+// Memory on the heap would be wiped.
 func dropPages(b []byte) {
-	if len(b) < dropPagesMin {
+	if len(b) == 0 {
 		return
 	}
 	pageSize := uintptr(os.Getpagesize())

@@ -195,13 +195,40 @@ func (s *Store) maybeDropMapped(force bool) {
 // process holds (see dropPages).
 func (s *Store) dropMapped() {
 	s.db.View(func(tx *bolt.Tx) error {
-		// The mapping does not move while this transaction is open. It is
-		// outside the Go heap, so its address can be held as a pointer.
-		info := tx.DB().Info()
-		base := *(*unsafe.Pointer)(unsafe.Pointer(&info.Data))
-		dropPages(unsafe.Slice((*byte)(base), tx.Size()))
+		if m := mapping(tx); len(m) >= dropPagesMin {
+			dropPages(m)
+		}
 		return nil
 	})
+}
+
+// dropPagesMin is the smallest value, in bytes, whose pages a read lets go
+// of (see dropValue): run outputs, not the small records read all the time.
+const dropPagesMin = 64 << 10
+
+// dropValue lets go of the mapped pages under v, a large value that tx read
+// and that was copied. A writable transaction's values, and some of a read
+// transaction's (bbolt copies misaligned inline buckets), are on the heap:
+// only a value inside the mapping is let go of.
+func dropValue(tx *bolt.Tx, v []byte) {
+	if len(v) < dropPagesMin || tx.Writable() {
+		return
+	}
+	m := mapping(tx)
+	start := uintptr(unsafe.Pointer(unsafe.SliceData(m)))
+	p := uintptr(unsafe.Pointer(unsafe.SliceData(v)))
+	if p >= start && p+uintptr(len(v)) <= start+uintptr(len(m)) {
+		dropPages(v)
+	}
+}
+
+// mapping is the part of the database file's mapping that tx can see. It
+// does not move while tx is open, and it is outside the Go heap, so its
+// address can be held as a pointer.
+func mapping(tx *bolt.Tx) []byte {
+	info := tx.DB().Info()
+	base := *(*unsafe.Pointer)(unsafe.Pointer(&info.Data))
+	return unsafe.Slice((*byte)(base), tx.Size())
 }
 
 // Backup writes a consistent copy of the database file to w while the

@@ -219,9 +219,7 @@ func (t *tx) Run(id int64) (domain.Run, error) {
 	}
 	data := t.b.Bucket(runOutputBucket).Get(itob(id))
 	r.Stdout, r.Stderr, err = decodeOutput(data) // copies
-	if !t.b.Writable() {
-		dropPages(data)
-	}
+	dropValue(t.b, data)
 	if err != nil {
 		return r, runs.errorf(itob(id), err)
 	}
