@@ -337,9 +337,10 @@ func (d *daemon) updatePSK(psk string) error {
 	// still goes out under the old one, as protocol 2 wants.
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if err := savePSK(d.configPath, onDisk, PSK(psk)); err != nil {
+	if err := savePSK(d.configPath, onDisk, PSK(psk), func() { d.hangAt(hangBeforeRename) }); err != nil {
 		return fmt.Errorf("storing the new PSK: %w", err)
 	}
+	d.hangAt(hangBeforeAnswer)
 	if d.pskStored != nil {
 		d.pskStored()
 	}

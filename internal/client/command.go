@@ -22,6 +22,12 @@ const (
 	envVerbose = "OTTO_CLIENT_VERBOSE"
 )
 
+// envTestHangAt makes the daemon hang at a step of a PSK update
+// (hangBeforeRename, hangBeforeAnswer), so that a crash-safety test can kill
+// it there. It is for tests only: a client with it set stops answering at
+// its first PSK rotation.
+const envTestHangAt = "OTTO_CLIENT_TEST_HANG_AT"
+
 // rootConfigPath is the default config file when the client runs as root.
 const rootConfigPath = "/etc/otto/client.toml"
 
@@ -182,6 +188,7 @@ func run(ctx context.Context, opts options, stdout, stderr io.Writer) error {
 
 	d := newDaemon(log, path, cfg)
 	d.reloadSignal = opts.reload
+	d.testHangAt = opts.getenv(envTestHangAt)
 	status, err := d.serve(ctx)
 	if err != nil {
 		log.Error("stopped", attrErr(err))

@@ -278,6 +278,11 @@ func encodeConfig(c Config) ([]byte, error) {
 // directory (0755) if needed. It refuses to replace anything that is not a
 // regular file.
 func SaveConfig(path string, c Config) error {
+	return saveConfig(path, c, nil)
+}
+
+// saveConfig is SaveConfig; beforeRename is writeFileAtomic's.
+func saveConfig(path string, c Config, beforeRename func()) error {
 	data, err := encodeConfig(c)
 	if err != nil {
 		return fmt.Errorf("client config %s: encoding: %w", path, err)
@@ -285,24 +290,24 @@ func SaveConfig(path string, c Config) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("client config %s: %w", path, err)
 	}
-	return writeFileAtomic(path, data)
+	return writeFileAtomic(path, data, beforeRename)
 }
 
 // savePSK stores psk in the config file at path, whose current contents
 // parse to cur. It replaces only the psk line when it can, so that the
 // comments and layout someone gave the file survive a PSK rotation, and
-// otherwise writes the whole file anew.
-func savePSK(path string, cur Config, psk PSK) error {
+// otherwise writes the whole file anew. beforeRename is writeFileAtomic's.
+func savePSK(path string, cur Config, psk PSK, beforeRename func()) error {
 	want := cur
 	want.PSK = psk
 	if old, err := os.ReadFile(path); err == nil {
 		if data, ok := replacePSKLine(old, psk); ok {
 			if got, err := parseConfig(path, data); err == nil && reflect.DeepEqual(got, want) {
-				return writeFileAtomic(path, data)
+				return writeFileAtomic(path, data, beforeRename)
 			}
 		}
 	}
-	return SaveConfig(path, want)
+	return saveConfig(path, want, beforeRename)
 }
 
 // replacePSKLine replaces the one "psk = ..." line of a TOML file. It
@@ -326,8 +331,9 @@ func replacePSKLine(data []byte, psk PSK) ([]byte, bool) {
 // the same directory is written, chmodded, synced, closed and renamed over
 // path, and the directory is synced, so that a crash leaves either the old
 // file or the new one. Anything at path that is not a regular file is left
-// alone and reported.
-func writeFileAtomic(path string, data []byte) (err error) {
+// alone and reported. beforeRename, if not nil, runs once the temporary
+// file is complete, before the rename.
+func writeFileAtomic(path string, data []byte, beforeRename func()) (err error) {
 	if fi, err := os.Lstat(path); err == nil && !fi.Mode().IsRegular() {
 		return fmt.Errorf("client config %s: not a regular file (%s); refusing to replace it", path, fi.Mode().Type())
 	}
@@ -353,6 +359,9 @@ func writeFileAtomic(path string, data []byte) (err error) {
 	}
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("client config %s: %w", path, err)
+	}
+	if beforeRename != nil {
+		beforeRename()
 	}
 	if err := os.Rename(f.Name(), path); err != nil {
 		return fmt.Errorf("client config %s: %w", path, err)

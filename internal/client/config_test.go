@@ -161,7 +161,7 @@ func TestSavePSK(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := savePSK(path, cur, `new "psk"`); err != nil {
+	if err := savePSK(path, cur, `new "psk"`, nil); err != nil {
 		t.Fatal(err)
 	}
 	data, _ := os.ReadFile(path)
@@ -176,7 +176,7 @@ func TestSavePSK(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := savePSK(path, cur, "newer"); err != nil {
+	if err := savePSK(path, cur, "newer", nil); err != nil {
 		t.Fatal(err)
 	}
 	got, err := LoadConfig(path)

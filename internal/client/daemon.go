@@ -107,6 +107,25 @@ type daemon struct {
 	// pskStored, if set, runs in updatePSK once the new PSK is in the
 	// file and before it is in use. Tests set it; it is nil otherwise.
 	pskStored func()
+
+	// testHangAt names the step of a PSK update at which the daemon stops
+	// for good, so that a test can kill the process right there (see
+	// envTestHangAt); "" in production.
+	testHangAt string
+}
+
+// Steps of a PSK update at which a test can have the daemon hang.
+const (
+	hangBeforeRename = "psk-rename" // the new config file is written and synced, not yet renamed
+	hangBeforeAnswer = "psk-answer" // the new config file is in place, not yet answered
+)
+
+// hangAt blocks forever if step is d.testHangAt.
+func (d *daemon) hangAt(step string) {
+	if step == d.testHangAt {
+		d.log.Warn("hanging for a test", "step", step)
+		select {}
+	}
 }
 
 func newDaemon(log *slog.Logger, configPath string, cfg Config) *daemon {
