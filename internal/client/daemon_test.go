@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/otto-automation/otto/internal/sysinfo"
+	"github.com/otto-automation/otto/internal/testbin"
 	"github.com/otto-automation/otto/internal/version"
 	"github.com/otto-automation/otto/internal/wire"
 )
@@ -416,7 +417,7 @@ func TestAllowFrom(t *testing.T) {
 	if n, err := conn.Read(b[:]); n != 0 || !isClosed(err) {
 		t.Errorf("a connection from 127.0.0.1 got %d bytes, %v; want it closed at once", n, err)
 	}
-	if _, ok := c.stderr.await(regexp.MustCompile(`refused a connection from outside allow_from" remote=127\.0\.0\.1:`), waitFor, nil); !ok {
+	if c.stderr.Await(regexp.MustCompile(`refused a connection from outside allow_from" remote=127\.0\.0\.1:`), waitFor, nil) == nil {
 		t.Errorf("the refusal is not logged:\n%s", c.stderr.String())
 	}
 
@@ -645,10 +646,10 @@ func TestLegacyConfig(t *testing.T) {
 	logFile := filepath.Join(logDir, legacyLogName)
 	eventually(t, "the client logs to the 0.x log directory", func() bool {
 		data, _ := os.ReadFile(logFile)
-		return listeningLine.Match(data)
+		return testbin.ClientListening.Match(data)
 	})
 	data, _ := os.ReadFile(logFile)
-	addr := listeningLine.FindStringSubmatch(string(data))[1]
+	addr := testbin.ClientListening.FindStringSubmatch(string(data))[1]
 	heartbeat(t, addr, testPSK)
 	sr := runScript(t, addr, testPSK, sh(`echo "$PATH"; id -u`)).result.ScriptResult
 	if sr.Stdout != fmt.Sprintf("/usr/bin:/bin:/legacy\n%d\n", os.Getuid()) {
@@ -681,10 +682,10 @@ func TestLegacyConfig(t *testing.T) {
 	startProc(t, procOpts{dir: dir, env: env}, "client")
 	eventually(t, "the client restarts", func() bool {
 		data, _ := os.ReadFile(logFile)
-		return listeningLine.Match(data)
+		return testbin.ClientListening.Match(data)
 	})
 	data, _ = os.ReadFile(logFile)
-	heartbeat(t, listeningLine.FindStringSubmatch(string(data))[1], newPSK)
+	heartbeat(t, testbin.ClientListening.FindStringSubmatch(string(data))[1], newPSK)
 }
 
 func TestInfo(t *testing.T) {

@@ -1,8 +1,6 @@
 package client
 
 import (
-	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -10,9 +8,7 @@ import (
 	"os"
 	osexec "os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -41,8 +37,8 @@ type proc struct {
 	dir    string // its working directory, a temporary one
 	config string // its --config
 	cmd    *osexec.Cmd
-	stdout *syncBuffer
-	stderr *lineLog
+	stdout *testbin.Output
+	stderr *testbin.Output
 	done   chan struct{} // closed when it exited
 	state  *os.ProcessState
 }
@@ -71,7 +67,7 @@ func startProcBin(tb testing.TB, bin string, o procOpts, args ...string) *proc {
 	if o.dir == "" {
 		o.dir = tb.TempDir()
 	}
-	p := &proc{tb: tb, dir: o.dir, stdout: &syncBuffer{}, stderr: newLineLog(), done: make(chan struct{})}
+	p := &proc{tb: tb, dir: o.dir, stdout: &testbin.Output{}, stderr: &testbin.Output{}, done: make(chan struct{})}
 	for i, a := range args {
 		if a == "--config" && i+1 < len(args) {
 			p.config = args[i+1]
@@ -144,17 +140,15 @@ func (p *proc) exited() bool {
 	}
 }
 
-var listeningLine = regexp.MustCompile(`msg=listening addr=(\S+)`)
-
 // waitListening waits for the client's "listening" log line and returns
 // the address it names.
 func (p *proc) waitListening() string {
 	p.tb.Helper()
-	line, ok := p.stderr.await(listeningLine, waitFor, p.done)
-	if !ok {
+	m := p.stderr.Await(testbin.ClientListening, waitFor, p.done)
+	if m == nil {
 		p.tb.Fatalf("the client did not start listening; its output:\n%s%s", p.stdout.String(), p.stderr.String())
 	}
-	return listeningLine.FindStringSubmatch(line)[1]
+	return m[1]
 }
 
 // client is a running client process and what a server needs to reach it.
@@ -341,76 +335,6 @@ func runScript(tb testing.TB, addr, psk string, s wire.Script) runSeen {
 // sh is a /bin/sh script.
 func sh(body string) wire.Script {
 	return wire.Script{Name: "test", Executable: "/bin/sh", Data: []byte(body), RunAs: wire.RunAs{Inherit: true}}
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent use.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// lineLog collects a process's output and lets a test wait for a line.
-type lineLog struct {
-	mu      sync.Mutex
-	b       bytes.Buffer
-	changed chan struct{} // closed and replaced on every write
-}
-
-func newLineLog() *lineLog { return &lineLog{changed: make(chan struct{})} }
-
-func (l *lineLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.b.Write(p)
-	close(l.changed)
-	l.changed = make(chan struct{})
-	return len(p), nil
-}
-
-func (l *lineLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-// await waits until a complete line matches re and returns it. It gives up
-// after d, or when stop is closed and no line matches.
-func (l *lineLog) await(re *regexp.Regexp, d time.Duration, stop <-chan struct{}) (string, bool) {
-	deadline := time.After(d)
-	stopped := false
-	for {
-		l.mu.Lock()
-		s := bufio.NewScanner(bytes.NewReader(l.b.Bytes()))
-		changed := l.changed
-		l.mu.Unlock()
-		for s.Scan() {
-			if re.MatchString(s.Text()) {
-				return s.Text(), true
-			}
-		}
-		if stopped {
-			return "", false
-		}
-		select {
-		case <-changed:
-		case <-stop:
-			stopped = true // its output is complete: look once more
-		case <-deadline:
-			return "", false
-		}
-	}
 }
 
 // eventually polls cond every 20 ms until it holds or waitFor passes.

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/otto-automation/otto/internal/testbin"
 	"github.com/otto-automation/otto/internal/wire"
 )
 
@@ -25,7 +26,7 @@ type daemonInProcess struct {
 	d      *daemon
 	addr   string
 	config string
-	log    *lineLog
+	log    *testbin.Output
 }
 
 // startDaemon writes a config with the test PSK and the extra TOML lines,
@@ -39,7 +40,7 @@ func startDaemon(t *testing.T, extraTOML string, setup func(*daemon)) *daemonInP
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := newLineLog()
+	logs := &testbin.Output{}
 	d := newDaemon(slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})), config, cfg)
 	if setup != nil {
 		setup(d)
@@ -144,7 +145,7 @@ func TestUpdatePSKSwitchIsAtomic(t *testing.T) {
 	late.conn.Write(lateFrame[len(lateFrame)-1:])
 	late.expectClosed()
 	heartbeat(t, c.addr, newPSK)
-	if _, ok := c.log.await(regexp.MustCompile(`closed a connection whose request came under the previous PSK.* remote=127\.0\.0\.1:`), waitFor, nil); !ok {
+	if c.log.Await(regexp.MustCompile(`closed a connection whose request came under the previous PSK.* remote=127\.0\.0\.1:`), waitFor, nil) == nil {
 		t.Errorf("the late request is not logged:\n%s", c.log.String())
 	}
 }
@@ -201,7 +202,7 @@ func TestRequestMemory(t *testing.T) {
 	if want := flooders - budget/(each-freeFrameBytes); closed < want {
 		t.Errorf("%d of %d flooding connections were closed within %v, want at least %d", closed, flooders, time.Since(start).Round(time.Millisecond), want)
 	}
-	if _, ok := c.log.await(regexp.MustCompile(`unauthenticated requests hold all of request_memory.* remote=127\.0\.0\.1:`), waitFor, nil); !ok {
+	if c.log.Await(regexp.MustCompile(`unauthenticated requests hold all of request_memory.* remote=127\.0\.0\.1:`), waitFor, nil) == nil {
 		t.Errorf("the closing is not logged with the remote address:\n%s", c.log.String())
 	}
 
@@ -253,7 +254,7 @@ func TestConnectionLimit(t *testing.T) {
 		}
 	}
 	over := regexp.MustCompile(`closed a connection over the limit of open connections`)
-	if _, ok := c.log.await(over, waitFor, nil); !ok {
+	if c.log.Await(over, waitFor, nil) == nil {
 		t.Errorf("the closing is not logged:\n%s", c.log.String())
 	}
 	if n := len(over.FindAllString(c.log.String(), -1)); n != 1 {

@@ -1,14 +1,12 @@
 package ctl
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -17,7 +15,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -35,29 +32,9 @@ const e2eAdminPassword = "e2e-admin-password-0"
 type otServer struct {
 	url  string
 	cmd  *exec.Cmd
-	logs *syncBuffer
+	logs *testbin.Output
 	done chan struct{}
 }
-
-// syncBuffer collects a process's output for failure messages.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-var listeningURL = regexp.MustCompile(`msg=listening .*url=(\S+)`)
 
 // startServer starts the server on a free loopback port and waits for its
 // "listening" log line.
@@ -65,31 +42,15 @@ func startServer(t *testing.T) *otServer {
 	t.Helper()
 	bin := testbin.Otto(t)
 	dir := t.TempDir()
-	s := &otServer{logs: &syncBuffer{}, done: make(chan struct{})}
+	s := &otServer{logs: &testbin.Output{}, done: make(chan struct{})}
 	s.cmd = exec.Command(bin, "server", "--data-dir", filepath.Join(dir, "data"), "--listen", "127.0.0.1:0")
 	s.cmd.Env = append(os.Environ(), "OTTO_ADMIN_PASSWORD="+e2eAdminPassword)
-	pr, pw := io.Pipe()
-	s.cmd.Stdout, s.cmd.Stderr = pw, pw
+	s.cmd.Stdout, s.cmd.Stderr = s.logs, s.logs
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	urlc := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(pr)
-		for sc.Scan() {
-			line := sc.Text()
-			s.logs.Write([]byte(line + "\n"))
-			if m := listeningURL.FindStringSubmatch(line); m != nil {
-				select {
-				case urlc <- m[1]:
-				default:
-				}
-			}
-		}
-	}()
 	go func() {
 		s.cmd.Wait()
-		pw.Close()
 		close(s.done)
 	}()
 	t.Cleanup(func() {
@@ -98,13 +59,16 @@ func startServer(t *testing.T) *otServer {
 			t.Logf("server log:\n%s", s.logs.String())
 		}
 	})
-	select {
-	case s.url = <-urlc:
-	case <-s.done:
-		t.Fatalf("the server exited before listening:\n%s", s.logs.String())
-	case <-time.After(30 * time.Second):
-		t.Fatalf("the server did not log \"listening\" in 30s:\n%s", s.logs.String())
+	m := s.logs.Await(testbin.ServerListening, 30*time.Second, s.done)
+	if m == nil {
+		select {
+		case <-s.done:
+			t.Fatalf("the server exited before listening:\n%s", s.logs.String())
+		default:
+			t.Fatalf("the server did not log \"listening\" in 30s:\n%s", s.logs.String())
+		}
 	}
+	s.url = m[2]
 	return s
 }
 
@@ -154,7 +118,7 @@ func startClient(t *testing.T) *otClient {
 	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &testbin.Output{}
 	cmd := exec.Command(bin, "client", "--config", cfg)
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {

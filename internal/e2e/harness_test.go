@@ -44,11 +44,6 @@ const (
 	pollEvery   = 50 * time.Millisecond
 )
 
-var (
-	serverListening = regexp.MustCompile(`msg=listening addr=(\S+) url=(\S+)`)
-	clientListening = regexp.MustCompile(`msg=listening addr=(\S+)`)
-)
-
 // env is one test's world: a temporary directory, the processes started in
 // it and the goroutines of the harness. Its cleanup stops the processes,
 // checks that none of their descendants remain and that the harness's
@@ -182,24 +177,6 @@ func (e *env) DeadPort() int {
 
 // ---- processes ----
 
-// logBuffer collects a process's output.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // proc is a running otto process, the leader of its own session: every
 // process it starts (scripts in their own process groups included) stays
 // in that session, which is how cleanup finds leftovers.
@@ -208,7 +185,7 @@ type proc struct {
 	name           string
 	pid            int
 	cmd            *exec.Cmd
-	stdout, stderr *logBuffer
+	stdout, stderr *testbin.Output
 	done           chan struct{} // closed when the process exited
 	waitErr        error         // Wait's error, once done
 }
@@ -227,7 +204,7 @@ func (e *env) startProc(name string, extraEnv []string, args ...string) *proc {
 	cmd.Env = append(cmd.Env, extraEnv...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	cmd.WaitDelay = 5 * time.Second // a leftover holding the pipes must not block Wait
-	p := &proc{env: e, name: name, cmd: cmd, stdout: &logBuffer{}, stderr: &logBuffer{}, done: make(chan struct{})}
+	p := &proc{env: e, name: name, cmd: cmd, stdout: &testbin.Output{}, stderr: &testbin.Output{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = p.stdout, p.stderr
 	if err := cmd.Start(); err != nil {
 		e.t.Fatalf("starting %s: %v", name, err)
@@ -450,7 +427,7 @@ func (s *server) start() {
 	s.env.t.Helper()
 	s.proc = s.env.startProc("server", []string{"OTTO_ADMIN_PASSWORD=" + adminPassword},
 		"server", "--data-dir", s.dataDir, "--listen", "127.0.0.1:0")
-	s.URL = s.awaitLog(serverListening)[2]
+	s.URL = s.awaitLog(testbin.ServerListening)[2]
 }
 
 // Restart stops the server cleanly and starts it again on its data
@@ -1039,7 +1016,7 @@ func (e *env) launchClient(opts ...clientOpt) *client {
 // awaitListening waits for the client to log its address, and sets Port.
 func (c *client) awaitListening() {
 	c.env.t.Helper()
-	addr := c.awaitLog(clientListening)[1]
+	addr := c.awaitLog(testbin.ClientListening)[1]
 	_, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		c.env.t.Fatalf("%s listens on %q: %v", c.Name, addr, err)

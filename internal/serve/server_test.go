@@ -1,7 +1,6 @@
 package serve
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -31,28 +30,10 @@ type proc struct {
 	t    testing.TB
 	cmd  *exec.Cmd
 	url  string
-	logs *syncBuffer
-	done chan error
+	logs *testbin.Output
+	done chan struct{} // closed when the process exited
+	err  error         // Wait's, once done is closed
 }
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-var listeningRE = regexp.MustCompile(`msg=listening addr=(\S+) url=(\S+)`)
 
 // startServer runs "otto server" on dir and waits for its listening line.
 func startServer(t testing.TB, dir string, args ...string) *proc {
@@ -60,44 +41,30 @@ func startServer(t testing.TB, dir string, args ...string) *proc {
 	bin := testbin.Otto(t)
 	cmd := exec.Command(bin, append([]string{"server", "--data-dir", dir, "--listen", "127.0.0.1:0"}, args...)...)
 	cmd.Env = append(os.Environ(), "OTTO_ADMIN_PASSWORD="+testAdminPassword)
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &proc{t: t, cmd: cmd, logs: &syncBuffer{}, done: make(chan error, 1)}
+	p := &proc{t: t, cmd: cmd, logs: &testbin.Output{}, done: make(chan struct{})}
+	cmd.Stderr = p.logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	found := make(chan string, 1)
 	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			line := sc.Text()
-			fmt.Fprintln(p.logs, line)
-			if m := listeningRE.FindStringSubmatch(line); m != nil {
-				select {
-				case found <- m[2]:
-				default:
-				}
-			}
-		}
-		p.done <- cmd.Wait()
+		p.err = cmd.Wait()
+		close(p.done)
 	}()
 	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			_ = cmd.Process.Kill()
-			<-p.done
-		}
+		cmd.Process.Kill()
+		<-p.done
 	})
-	select {
-	case p.url = <-found:
+	if m := p.logs.Await(testbin.ServerListening, 20*time.Second, p.done); m != nil {
+		p.url = m[2]
 		return p
-	case err := <-p.done:
+	}
+	select {
+	case <-p.done:
 		if strings.Contains(p.logs.String(), "not implemented") {
 			t.Skip("main.go does not dispatch \"otto server\" to serve.Command yet")
 		}
-		t.Fatalf("otto server exited before listening: %v\n%s", err, p.logs)
-	case <-time.After(20 * time.Second):
+		t.Fatalf("otto server exited before listening: %v\n%s", p.err, p.logs)
+	default:
 		t.Fatalf("otto server did not print its listening line in 20 s\n%s", p.logs)
 	}
 	return nil
@@ -110,8 +77,8 @@ func (p *proc) stop(sig syscall.Signal) error {
 		p.t.Fatal(err)
 	}
 	select {
-	case err := <-p.done:
-		return err
+	case <-p.done:
+		return p.err
 	case <-time.After(20 * time.Second):
 		p.t.Fatalf("otto server did not stop on %v\n%s", sig, p.logs)
 	}
@@ -365,12 +332,12 @@ func TestServerNeverLogsPSK(t *testing.T) {
 func TestRunInProcess(t *testing.T) {
 	dir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
-	logs := &syncBuffer{}
+	logs := &testbin.Output{}
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, Config{DataDir: dir, Listen: "127.0.0.1:0"}, io.Discard, logs) }()
 	var url, password string
 	waitFor(t, "the listening line", func() bool {
-		m := listeningRE.FindStringSubmatch(logs.String())
+		m := testbin.ServerListening.FindStringSubmatch(logs.String())
 		if m != nil {
 			url = m[2]
 		}
@@ -405,10 +372,10 @@ func TestRunInProcess(t *testing.T) {
 		t.Errorf("the backup socket is left behind: %v", err)
 	}
 	// The second start creates nothing and logs no password.
-	logs2 := &syncBuffer{}
+	logs2 := &testbin.Output{}
 	ctx, cancel = context.WithCancel(context.Background())
 	go func() { done <- run(ctx, Config{DataDir: dir, Listen: "127.0.0.1:0"}, io.Discard, logs2) }()
-	waitFor(t, "the second listening line", func() bool { return listeningRE.MatchString(logs2.String()) })
+	waitFor(t, "the second listening line", func() bool { return testbin.ServerListening.MatchString(logs2.String()) })
 	cancel()
 	<-done
 	if strings.Contains(logs2.String(), "password") {

@@ -18,6 +18,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/otto-automation/otto/internal/testbin"
 )
 
 // writeCert writes a self-signed certificate for 127.0.0.1 and its key.
@@ -50,13 +52,13 @@ func TestTLS(t *testing.T) {
 	dir := t.TempDir()
 	cert, key := writeCert(t, t.TempDir())
 	ctx, cancel := context.WithCancel(context.Background())
-	logs := &syncBuffer{}
+	logs := &testbin.Output{}
 	done := make(chan error, 1)
 	cfg := Config{DataDir: dir, Listen: "127.0.0.1:0", TLSCert: cert, TLSKey: key, AdminPassword: testAdminPassword}
 	go func() { done <- run(ctx, cfg, io.Discard, logs) }()
 	var url string
 	waitFor(t, "the listening line", func() bool {
-		m := listeningRE.FindStringSubmatch(logs.String())
+		m := testbin.ServerListening.FindStringSubmatch(logs.String())
 		if m != nil {
 			url = m[2]
 		}
