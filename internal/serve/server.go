@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"time"
 
@@ -71,7 +72,10 @@ func run(ctx context.Context, cfg Config, stdout, stderr io.Writer) (err error) 
 		}
 	}()
 
-	svc := &domain.Service{Store: st, Passwords: auth.DefaultArgon2id, Log: log}
+	// Each argon2id hash holds 19 MiB: one per CPU at a time, for logins
+	// and user changes alike.
+	passwords := auth.NewBounded(auth.DefaultArgon2id, runtime.GOMAXPROCS(0))
+	svc := &domain.Service{Store: st, Passwords: passwords, Log: log}
 	if err := prepare(ctx, svc, cfg, log); err != nil {
 		return err
 	}

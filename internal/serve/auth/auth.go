@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"runtime"
 	"strings"
 	"time"
 
@@ -83,9 +82,6 @@ type Authenticator struct {
 	Throttle *Throttle
 
 	dummyHash string
-	// hashing bounds concurrent password checks: each argon2id check takes
-	// 19 MiB, so a flood of logins must queue rather than grow the heap.
-	hashing chan struct{}
 }
 
 // New returns an authenticator over svc's store. now may be nil.
@@ -93,8 +89,7 @@ func New(svc *domain.Service, log *slog.Logger, now domain.Clock) *Authenticator
 	if now == nil {
 		now = time.Now
 	}
-	a := &Authenticator{Store: svc.Store, Service: svc, Passwords: svc.Passwords, Log: log, Now: now, Throttle: NewThrottle(now),
-		hashing: make(chan struct{}, max(2, runtime.GOMAXPROCS(0)))}
+	a := &Authenticator{Store: svc.Store, Service: svc, Passwords: svc.Passwords, Log: log, Now: now, Throttle: NewThrottle(now)}
 	// Checking a password against this for unknown users makes their
 	// failure take as long as a known user's.
 	a.dummyHash, _ = a.Passwords.Hash("otto dummy password")
@@ -129,13 +124,7 @@ func (a *Authenticator) Login(ctx context.Context, username string, password Sec
 	if err != nil || hash == "" {
 		hash = a.dummyHash
 	}
-	select {
-	case a.hashing <- struct{}{}:
-	case <-ctx.Done():
-		return LoginResult{}, ctx.Err()
-	}
 	ok := a.Passwords.Check(hash, password.Reveal()) && err == nil && u.PasswordHash != ""
-	<-a.hashing
 	if !ok {
 		a.Throttle.Fail(keys...)
 		a.Log.Info("login failed", "username", username, "remote", remote)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/otto-automation/otto/internal/serve/domain"
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/bcrypt"
 )
@@ -67,6 +68,33 @@ func (a Argon2id) Check(hash, password string) bool {
 	}
 	got := argon2.IDKey([]byte(password), salt, p.Time, p.MemoryKiB, p.Threads, uint32(len(want)))
 	return subtle.ConstantTimeCompare(got, want) == 1
+}
+
+// Bounded is a password hasher that runs at most n hashes and checks at
+// once (at least 1): each argon2id one holds 19 MiB for ~30 ms, so a burst
+// of logins or user changes queues instead of growing the heap.
+type Bounded struct {
+	hasher domain.PasswordHasher
+	slots  chan struct{}
+}
+
+// NewBounded returns h limited to n concurrent hashes and checks.
+func NewBounded(h domain.PasswordHasher, n int) *Bounded {
+	return &Bounded{hasher: h, slots: make(chan struct{}, max(1, n))}
+}
+
+// Hash is the hasher's Hash, in turn.
+func (b *Bounded) Hash(password string) (string, error) {
+	b.slots <- struct{}{}
+	defer func() { <-b.slots }()
+	return b.hasher.Hash(password)
+}
+
+// Check is the hasher's Check, in turn.
+func (b *Bounded) Check(hash, password string) bool {
+	b.slots <- struct{}{}
+	defer func() { <-b.slots }()
+	return b.hasher.Check(hash, password)
 }
 
 var errBadHash = errors.New("auth: malformed argon2id hash")
