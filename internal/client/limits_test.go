@@ -161,15 +161,15 @@ func TestRequestMemory(t *testing.T) {
 
 	// Each flooder announces 8 MiB and sends 512 KiB of it, then waits: it
 	// holds 448 KiB of the budget, so at most two hold it at once and the
-	// others must be closed at once rather than after frameIdle.
+	// others must be closed at once rather than after frameIdle (but see
+	// want below).
 	const flooders, each = 6, 512 << 10
 	header := binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint32(nil, wire.ProtocolVersion), 8<<20)
 	var (
-		wg     sync.WaitGroup
-		mu     sync.Mutex
-		closed int
-		conns  []net.Conn
+		wg    sync.WaitGroup
+		conns []net.Conn
 	)
+	closedOne := make(chan struct{}, flooders)
 	start := time.Now()
 	for range flooders {
 		conn, err := net.Dial("tcp", c.addr)
@@ -185,30 +185,37 @@ func TestRequestMemory(t *testing.T) {
 		}()
 		go func() {
 			defer wg.Done()
-			// Long enough for a loaded machine: the two that keep their
-			// share of the budget wait this out in every run.
-			conn.SetReadDeadline(time.Now().Add(10 * time.Second))
 			var b [1]byte
 			if n, err := conn.Read(b[:]); n == 0 && isClosed(err) {
-				mu.Lock()
-				closed++
-				mu.Unlock()
+				closedOne <- struct{}{}
 			}
 		}()
 	}
 	// Heartbeats fit in the part of a frame the budget does not count.
 	heartbeat(t, c.addr, testPSK)
-	wg.Wait()
-	if want := flooders - budget/(each-freeFrameBytes); closed < want {
-		t.Errorf("%d of %d flooding connections were closed within %v, want at least %d", closed, flooders, time.Since(start).Round(time.Millisecond), want)
+	// The client closes them at once, not after frameIdle (a minute); the
+	// wait allows for a loaded machine, and ends as soon as they are. Two
+	// flooders fit in the budget; one more may hold part of it, as a slow
+	// peer would, when the kernel holds back the rest of its bytes (seen on
+	// loopback with six 512 KiB writes at once).
+	want := flooders - budget/(each-freeFrameBytes) - 1
+	timeout := time.After(frameIdle / 2)
+	for closed := 0; closed < want; closed++ {
+		select {
+		case <-closedOne:
+		case <-timeout:
+			t.Errorf("%d of %d flooding connections were closed within %v, want at least %d", closed, flooders, time.Since(start).Round(time.Millisecond), want)
+			closed = want // stop waiting
+		}
 	}
 	if c.log.Await(regexp.MustCompile(`unauthenticated requests hold all of request_memory.* remote=127\.0\.0\.1:`), waitFor, nil) == nil {
 		t.Errorf("the closing is not logged with the remote address:\n%s", c.log.String())
 	}
 
 	for _, conn := range conns {
-		conn.Close()
+		conn.Close() // ends the reads of the two that hold the budget
 	}
+	wg.Wait()
 	eventually(t, "request_memory is handed back", func() bool { return c.d.requestMem.inUse() == 0 })
 	// A request of almost the whole budget goes through again.
 	path := filepath.Join(t.TempDir(), "upload")
