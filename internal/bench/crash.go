@@ -80,14 +80,7 @@ func (b *Bench) crash(ctx context.Context) (err error) {
 	if err != nil {
 		return fmt.Errorf("crash: %w", err)
 	}
-	defer func() {
-		if cerr := r.close(); cerr != nil && err == nil {
-			err = cerr
-		}
-		if err != nil {
-			b.keepLog(r.srv.logPath)
-		}
-	}()
+	defer b.closeRig(r, &err)
 	if err := r.warmUp(ctx); err != nil {
 		return fmt.Errorf("crash: %w", err)
 	}

@@ -53,6 +53,18 @@ type rigOptions struct {
 // users of the machine could reach them.
 var adminPassword = sync.OnceValue(func() string { return newPSK()[:24] })
 
+// closeRig stops r at the end of a phase whose error is *err: a failure to
+// stop becomes the error if there was none, and the server's log is kept
+// if the phase failed.
+func (b *Bench) closeRig(r *rig, err *error) {
+	if cerr := r.close(); cerr != nil && *err == nil {
+		*err = cerr
+	}
+	if *err != nil {
+		b.keepLog(r.srv.logPath)
+	}
+}
+
 // newRig starts a server in dir/<name>, n clients, and registers them
 // through PUT /api/hosts/host as admin: the fast path (self-registration,
 // PUT /api/register, is limited to 10 a minute per address, on purpose).

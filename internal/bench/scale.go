@@ -372,14 +372,7 @@ func (b *Bench) perFrame(ctx context.Context, n int) (err error) {
 	if err != nil {
 		return fmt.Errorf("per-frame N=%d: %w", n, err)
 	}
-	defer func() {
-		if cerr := r.close(); cerr != nil && err == nil {
-			err = cerr
-		}
-		if err != nil {
-			b.keepLog(r.srv.logPath)
-		}
-	}()
+	defer b.closeRig(r, &err)
 	p, _, err := b.sweep(ctx, r, "sweep, key per frame")
 	if err != nil {
 		return fmt.Errorf("per-frame: %w", err)

@@ -120,14 +120,7 @@ func (b *Bench) soak(ctx context.Context) (err error) {
 	if err != nil {
 		return fmt.Errorf("soak: %w", err)
 	}
-	defer func() {
-		if cerr := r.close(); cerr != nil && err == nil {
-			err = cerr
-		}
-		if err != nil {
-			b.keepLog(r.srv.logPath)
-		}
-	}()
+	defer b.closeRig(r, &err)
 	if err := r.warmUp(ctx); err != nil {
 		return fmt.Errorf("soak: %w", err)
 	}
