@@ -366,8 +366,8 @@ func (d Dialer) Heartbeat(ctx context.Context, t Target, serverVersion string) (
 
 // Trigger sends an action other than RunScript (upload, exit, reboot,
 // shutdown, update PSK, reload) and returns the client's ActionResult. The
-// caller checks ScriptResult.Success and ExecError: a client that refused
-// the action still answers.
+// caller checks ScriptResult.ExecError, never Success: a client that refused
+// the action still answers, and 0.x clients leave Success false on success.
 func (d Dialer) Trigger(ctx context.Context, t Target, msg wire.MessageTriggerAction) (wire.MessageActionResult, error) {
 	x, closeConn, err := d.open(ctx, t)
 	if err != nil {

@@ -150,29 +150,31 @@ func (s *Service) heartbeatHost(ctx context.Context, d Dialer, h *domain.Host) (
 	return st, nil
 }
 
-// heartbeatWithKeys sends a heartbeat to h with its PSK and, when the
-// client refuses that and h has a pending PSK, with the pending one; then
-// it records which of the two the client holds (see settle). The caller
-// holds h's lock, shared or exclusive.
+// heartbeatWithKeys sends a heartbeat to h with its PSK or, when h has a
+// pending PSK, with the pending one first and then the current one, and
+// records which of the two the client holds (see settle): the pending PSK
+// becomes the PSK when it works, and is dropped when the current one works
+// and the pending one was sent more than pendingGrace ago. The caller holds
+// h's lock, shared or exclusive.
 func (s *Service) heartbeatWithKeys(ctx context.Context, d Dialer, h *domain.Host) (wire.MessageHeartbeatResponse, error) {
-	resp, err := d.Heartbeat(ctx, target(*h, h.PSK), s.version)
 	if h.PendingPSK == "" {
-		return resp, err
+		return d.Heartbeat(ctx, target(*h, h.PSK), s.version)
 	}
-	switch {
-	case err == nil:
-		if h.PendingSince == nil || s.now().Sub(*h.PendingSince) >= pendingGrace {
-			s.settle(ctx, h, false)
-		}
+	resp, err := d.Heartbeat(ctx, target(*h, h.PendingPSK), s.version)
+	if err == nil {
+		s.settle(ctx, h, true)
 		return resp, nil
-	case !keyRejected(err):
+	}
+	if !keyRejected(err) {
+		return resp, err // nothing learned about the keys
+	}
+	resp, err = d.Heartbeat(ctx, target(*h, h.PSK), s.version)
+	if err != nil {
 		return resp, err
 	}
-	resp, err2 := d.Heartbeat(ctx, target(*h, h.PendingPSK), s.version)
-	if err2 != nil {
-		return resp, err // the current key's failure is the one to show
+	if h.PendingSince == nil || s.now().Sub(*h.PendingSince) >= pendingGrace {
+		s.settle(ctx, h, false)
 	}
-	s.settle(ctx, h, true)
 	return resp, nil
 }
 

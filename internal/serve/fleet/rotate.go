@@ -18,7 +18,8 @@ import (
 var ErrRotationUnconfirmed = errors.New("fleet: the client did not confirm the new PSK; it stays pending until the next contact")
 
 // ErrRotationRefused means the client refused the new PSK (for example it
-// cannot write its config file) and keeps the current one.
+// cannot write its config file) and still answers to the current one. The
+// new PSK stays pending until a later contact proves it unneeded.
 var ErrRotationRefused = errors.New("fleet: the client refused the new PSK")
 
 // NewPSK returns a fresh random PSK: 32 bytes from crypto/rand, base64url.
@@ -42,12 +43,14 @@ func rotationDue(o domain.Options, h domain.Host, now time.Time) bool {
 // RotatePSK gives host hostID a new PSK now and returns it. It waits for
 // the runs in flight on the host to end first (or for ctx).
 //
-// The new PSK is stored as the host's pending PSK before it is sent, and
-// becomes its PSK once the client acknowledged it; if the acknowledgement
-// is lost, a heartbeat right after finds out which key the client holds.
-// When that cannot be told either, RotatePSK returns
-// ErrRotationUnconfirmed and the pending PSK is settled at the next
-// contact, so the host is never stranded.
+// The new PSK is stored as the host's pending PSK before it is sent. Then,
+// whatever the client answered (or if the answer was lost), a heartbeat
+// with the new PSK, then the current one, finds out which key the client
+// holds: the new one becomes the host's PSK only when it works, and is
+// dropped only by a contact that proves the client never stored it (see
+// heartbeatWithKeys). When that cannot be told, RotatePSK returns
+// ErrRotationUnconfirmed and the next contact settles it, so the host is
+// never stranded.
 func (s *Service) RotatePSK(ctx context.Context, hostID int64) (string, error) {
 	unlock, err := s.locks.lock(ctx, hostID)
 	if err != nil {
@@ -107,48 +110,45 @@ func (s *Service) rotate(ctx context.Context, d Dialer, h domain.Host) (string, 
 	}
 
 	res, err := d.Trigger(ctx, target(h, h.PSK), wire.MessageTriggerAction{Action: wire.ActionUpdatePSK, NewPSK: psk})
-	if err == nil && res.ScriptResult.Success {
-		s.settle(ctx, &h, true)
-		if h.PendingPSK != "" || h.PSK != psk {
-			return "", fmt.Errorf("fleet: host %d was edited during its psk rotation; its keys were left as edited", h.ID)
-		}
-		s.log.Info("psk rotated", hostAttrs(h))
-		return psk, nil
-	}
-
-	// Refused, or no acknowledgement: ask the client which key it holds.
-	// This must never drop a key the client may hold, so it goes through
-	// the same settling as any contact.
 	if ctx.Err() != nil {
 		s.log.Warn("psk rotation interrupted; the new psk stays pending", hostAttrs(h))
 		return "", ctx.Err()
 	}
-	if err == nil {
-		// An answer under the current PSK that refuses the new one: the
-		// client did not store it, so it need not stay pending.
-		refusal := fmt.Errorf("%w: %s", ErrRotationRefused, res.ScriptResult.ExecError)
-		s.settle(ctx, &h, false)
-		s.log.Warn("psk rotation refused; the client keeps its current psk", hostAttrs(h), "err", refusal)
-		return "", refusal
-	}
+	// The answer says nothing certain about the key the client holds: a
+	// 0.x client that stored the new PSK answers with a zero ScriptResult,
+	// an answer may be lost, a refusal may come after a store. Only a
+	// contact tells, and until one proves it unneeded the new PSK stays
+	// pending (see heartbeatWithKeys).
 	refusal := err
+	if err == nil && res.ScriptResult.ExecError != "" {
+		refusal = fmt.Errorf("%w: %s", ErrRotationRefused, res.ScriptResult.ExecError)
+	}
 	if _, hbErr := s.heartbeatWithKeys(ctx, d, &h); hbErr != nil {
 		s.log.Warn("psk rotation unconfirmed; the new psk stays pending", hostAttrs(h), "err", refusal, "heartbeat_err", hbErr)
+		if refusal == nil {
+			return "", fmt.Errorf("%w (%v)", ErrRotationUnconfirmed, hbErr)
+		}
 		return "", fmt.Errorf("%w (%v)", ErrRotationUnconfirmed, refusal)
 	}
-	if h.PSK == psk {
-		s.log.Info("psk rotated; the acknowledgement was lost", hostAttrs(h), "err", refusal)
+	switch {
+	case h.PSK == psk && refusal == nil:
+		s.log.Info("psk rotated", hostAttrs(h))
 		return psk, nil
-	}
-	if h.PendingPSK != "" {
-		// The old key still works, but the client may be storing the new
-		// one right now: it stays pending (see pendingGrace).
+	case h.PSK == psk:
+		s.log.Info("psk rotated; the client's answer was lost or odd, the new psk works", hostAttrs(h), "err", refusal)
+		return psk, nil
+	case errors.Is(refusal, ErrRotationRefused):
+		// The client answers to the current PSK and said it keeps it; the
+		// new one stays pending until a contact past pendingGrace drops it.
+		s.log.Warn("psk rotation refused; the client keeps its current psk", hostAttrs(h), "err", refusal)
+		return "", refusal
+	default:
+		// The current PSK still works, but the client may be storing the
+		// new one right now: it stays pending (see pendingGrace).
+		if refusal == nil {
+			refusal = errors.New("the client still answers to the current psk")
+		}
 		s.log.Warn("psk rotation unconfirmed; the new psk stays pending", hostAttrs(h), "err", refusal)
 		return "", fmt.Errorf("%w (%v)", ErrRotationUnconfirmed, refusal)
 	}
-	s.log.Warn("psk rotation failed; the client keeps its current psk", hostAttrs(h), "err", refusal)
-	if errors.Is(refusal, ErrRotationRefused) {
-		return "", refusal
-	}
-	return "", fmt.Errorf("fleet: rotating the psk of host %d: %w", h.ID, refusal)
 }

@@ -88,8 +88,9 @@ func addrPort(addr string, port uint32) string {
 	return Target{Address: addr, Port: port}.addr()
 }
 
-// TestRotatePSK_Refused: the client answers that it refuses the new PSK;
-// the server keeps the current one and drops the new one at once.
+// TestRotatePSK_Refused: the client answers that it refuses the new PSK.
+// The server keeps the current one; the new one stays pending until a
+// contact past pendingGrace drops it, since an answer proves nothing.
 func TestRotatePSK_Refused(t *testing.T) {
 	e := newEnv(t)
 	c := e.client(wiretest.Config{})
@@ -98,11 +99,36 @@ func TestRotatePSK_Refused(t *testing.T) {
 	if _, err := e.svc.RotatePSK(e.ctx, h.ID); !errors.Is(err, ErrRotationRefused) {
 		t.Errorf("RotatePSK refused = %v, want ErrRotationRefused", err)
 	}
-	if got := e.host(h.ID); got.PSK != testPSK || got.PendingPSK != "" || c.PSK() != testPSK {
-		t.Errorf("keys: host %q pending %q client %q; want the old key everywhere", got.PSK, got.PendingPSK, c.PSK())
+	if got := e.host(h.ID); got.PSK != testPSK || got.PendingPSK == "" || c.PSK() != testPSK {
+		t.Errorf("keys: host %q pending %q client %q; want the old key, the new one pending", got.PSK, got.PendingPSK, c.PSK())
 	}
 	if st, _ := e.svc.Heartbeat(e.ctx, h.ID); !st.IsReachable {
 		t.Errorf("unreachable after the refused rotation: %s", st.Error)
+	}
+	e.pastGrace(h.ID)
+	if st, _ := e.svc.Heartbeat(e.ctx, h.ID); !st.IsReachable {
+		t.Errorf("unreachable after the grace: %s", st.Error)
+	}
+	if got := e.host(h.ID); got.PSK != testPSK || got.PendingPSK != "" {
+		t.Errorf("keys after the grace: host %q pending %q; want the old key, nothing pending", got.PSK, got.PendingPSK)
+	}
+}
+
+// TestRotatePSK_RefusedButStored: a peer says it refuses the new PSK but
+// stored it anyway. The answer must not decide: the contact after it finds
+// the new PSK working, and the host keeps it.
+func TestRotatePSK_RefusedButStored(t *testing.T) {
+	e := newEnv(t)
+	c := e.client(wiretest.Config{})
+	c.SetUpdatePSK(wiretest.RefusePSK)
+	c.SetOnTrigger(func(m wire.MessageTriggerAction) { c.SetPSK(m.NewPSK) })
+	h := e.addHost(c)
+	psk, err := e.svc.RotatePSK(e.ctx, h.ID)
+	if err != nil {
+		t.Fatalf("RotatePSK = %v; want the new key, which works", err)
+	}
+	if got := e.host(h.ID); got.PSK != psk || got.PendingPSK != "" || c.PSK() != psk {
+		t.Errorf("keys: host %q pending %q client %q; want all on %q", got.PSK, got.PendingPSK, c.PSK(), psk)
 	}
 }
 
@@ -126,15 +152,7 @@ func TestRotatePSK_NotStored(t *testing.T) {
 		t.Errorf("heartbeat within the grace: reachable %v (%s), pending %q; want reachable, still pending",
 			st.IsReachable, st.Error, e.host(h.ID).PendingPSK)
 	}
-	e.update(func(tx domain.Tx) error {
-		cur, err := tx.Host(h.ID)
-		if err != nil {
-			return err
-		}
-		past := time.Now().Add(-pendingGrace - time.Second)
-		cur.PendingSince = &past
-		return tx.PutHost(&cur)
-	})
+	e.pastGrace(h.ID)
 	if st, _ := e.svc.Heartbeat(e.ctx, h.ID); !st.IsReachable {
 		t.Errorf("unreachable after the grace: %s", st.Error)
 	}
@@ -235,4 +253,18 @@ func TestRotationDue(t *testing.T) {
 			t.Errorf("%s: rotationDue = %v, want %v", tc.name, got, tc.want)
 		}
 	}
+}
+
+// pastGrace makes the pending PSK of host id older than pendingGrace.
+func (e *env) pastGrace(id int64) {
+	e.t.Helper()
+	e.update(func(tx domain.Tx) error {
+		cur, err := tx.Host(id)
+		if err != nil {
+			return err
+		}
+		past := time.Now().Add(-pendingGrace - time.Second)
+		cur.PendingSince = &past
+		return tx.PutHost(&cur)
+	})
 }

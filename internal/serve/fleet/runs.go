@@ -390,7 +390,8 @@ func (s *Service) afterRun(d Dialer, action string, h domain.Host) error {
 }
 
 // trigger sends an action to host id under its shared lock, settling a
-// pending PSK first, and fails if the client reports a failure.
+// pending PSK first, and fails if the client reports a failure in
+// ExecError.
 func (s *Service) trigger(ctx context.Context, d Dialer, id int64, msg wire.MessageTriggerAction) error {
 	unlock, err := s.locks.rlock(ctx, id)
 	if err != nil {
@@ -414,11 +415,10 @@ func (s *Service) trigger(ctx context.Context, d Dialer, id int64, msg wire.Mess
 	if err != nil {
 		return err
 	}
-	if !res.ScriptResult.Success {
-		if res.ScriptResult.ExecError != "" {
-			return errors.New(res.ScriptResult.ExecError)
-		}
-		return errors.New("the client reported a failure")
+	// For an action that is not a script, success is a zero ScriptResult
+	// (0.x clients never set Success for one) and a failure sets ExecError.
+	if res.ScriptResult.ExecError != "" {
+		return errors.New(res.ScriptResult.ExecError)
 	}
 	return nil
 }

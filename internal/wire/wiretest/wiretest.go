@@ -41,7 +41,8 @@ import (
 type UpdatePSKMode int
 
 const (
-	// AcceptPSK stores the new PSK and acknowledges it (with the old one).
+	// AcceptPSK stores the new PSK and acknowledges it (with the old one),
+	// as a 0.x client does: a zero ScriptResult.
 	AcceptPSK UpdatePSKMode = iota
 	// DropAck stores the new PSK, then closes the connection without
 	// acknowledging: the acknowledgement is lost.
@@ -287,7 +288,10 @@ func (c *Client) trigger(conn net.Conn, w *writer, t wire.MessageTriggerAction) 
 	if hook != nil && t.Action != wire.ActionRunScript {
 		hook(t)
 	}
-	ok := wire.MessageActionResult{ScriptResult: wire.ScriptResult{Success: true}, ClientVersion: c.version}
+	// A 0.x client answers every action other than RunScript that it did
+	// with a zero ScriptResult (Success false, no ExecError), and one it
+	// could not do with ExecError; so does this one.
+	ok := wire.MessageActionResult{ClientVersion: c.version}
 	switch t.Action {
 	case wire.ActionRunScript:
 		c.mu.Lock()

@@ -1,11 +1,17 @@
 package wiretest
 
 import (
+	"bytes"
 	"context"
+	"encoding/hex"
 	"errors"
 	"io"
 	"net"
+	"os"
+	"path/filepath"
+	"reflect"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/otto-automation/otto/internal/wire"
@@ -103,5 +109,50 @@ func TestClient_Dial(t *testing.T) {
 	}
 	if typ, _, err := wire.ReadMessage(conn, psk); err != nil || typ != wire.MessageTypeHeartbeatResponse {
 		t.Errorf("over a pipe: %d, %v", typ, err)
+	}
+}
+
+// upstreamResult decodes the ActionResult that a deployed 0.x client sent
+// in ../testdata/upstream/name (sealed with "upstream-test-psk").
+func upstreamResult(t *testing.T, name string) wire.MessageActionResult {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "testdata", "upstream", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	frame, err := hex.DecodeString(strings.TrimSpace(string(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	typ, m, err := wire.ReadMessage(bytes.NewReader(frame), "upstream-test-psk")
+	if err != nil || typ != wire.MessageTypeActionResult {
+		t.Fatalf("%s: type %d, err %v", name, typ, err)
+	}
+	return m.(wire.MessageActionResult)
+}
+
+// TestClient_AnswersAs0x pins the fake's answers to non-script actions to
+// what a deployed 0.x client answered: a zero ScriptResult, Success false.
+func TestClient_AnswersAs0x(t *testing.T) {
+	for _, tc := range []struct {
+		capture string
+		msg     wire.MessageTriggerAction
+	}{
+		{"update_psk.hex", wire.MessageTriggerAction{Action: wire.ActionUpdatePSK, NewPSK: "new-psk"}},
+		{"upload_file.hex", wire.MessageTriggerAction{Action: wire.ActionUploadFile}},
+		{"upload_file.hex", wire.MessageTriggerAction{Action: wire.ActionExit}},
+	} {
+		want := upstreamResult(t, tc.capture)
+		if !reflect.DeepEqual(want.ScriptResult, wire.ScriptResult{}) || want.Error != nil {
+			t.Fatalf("%s: the capture is not a zero result: %+v", tc.capture, want)
+		}
+		c := Start(t, Config{PSK: psk, Version: want.ClientVersion})
+		types, msgs := exchange(t, c, psk, wire.MessageTypeTriggerAction, tc.msg)
+		if len(types) != 1 || types[0] != wire.MessageTypeActionResult {
+			t.Fatalf("action %d answered %v", tc.msg.Action, types)
+		}
+		if got := msgs[0].(wire.MessageActionResult); !reflect.DeepEqual(got, want) {
+			t.Errorf("action %d answered %+v, a 0.x client %+v", tc.msg.Action, got, want)
+		}
 	}
 }
