@@ -101,11 +101,12 @@ func (x *exchange) trigger(m wire.MessageTriggerAction) {
 	}
 }
 
-// answer sends the ActionResult that ends a non-script action: success, or
-// err in ExecError. The Error field stays nil: deployed peers cannot decode
-// any error value in it.
+// answer sends the ActionResult that ends a non-script action as a 0.x
+// client does: a zero ScriptResult for success (Success stays false), err
+// in ExecError for a failure. The Error field stays nil: deployed peers
+// cannot decode any error value in it.
 func (x *exchange) answer(err error) error {
-	r := wire.MessageActionResult{ScriptResult: wire.ScriptResult{Success: err == nil}, ClientVersion: version.Version}
+	r := wire.MessageActionResult{ClientVersion: version.Version}
 	if err != nil {
 		r.ScriptResult.ExecError = err.Error()
 	}

@@ -177,8 +177,8 @@ func TestUploadFile(t *testing.T) {
 	path := filepath.Join(dir, "a", "b", "uploaded")
 	r := trigger(t, c.addr, c.psk, wire.MessageTriggerAction{Action: wire.ActionUploadFile,
 		File: wire.File{Path: path, Mode: 600, Data: []byte("payload"), Owner: wire.RunAs{Inherit: true}}})
-	if !r.ScriptResult.Success || r.ScriptResult.ExecError != "" || r.Error != nil {
-		t.Errorf("upload = %+v, want success", r)
+	if !done(r) || r.Error != nil {
+		t.Errorf("upload = %+v, want success (a zero ScriptResult, as 0.x)", r)
 	}
 	if data, err := os.ReadFile(path); err != nil || string(data) != "payload" {
 		t.Errorf("uploaded file = %q, %v", data, err)
@@ -439,7 +439,7 @@ func TestExitActions(t *testing.T) {
 	t.Run("exit", func(t *testing.T) {
 		t.Parallel()
 		c := startClient(t, "", procOpts{})
-		if r := trigger(t, c.addr, c.psk, wire.MessageTriggerAction{Action: wire.ActionExit}); !r.ScriptResult.Success {
+		if r := trigger(t, c.addr, c.psk, wire.MessageTriggerAction{Action: wire.ActionExit}); !done(r) {
 			t.Errorf("exit = %+v", r)
 		}
 		if code := c.wait(); code != 0 {
@@ -452,7 +452,7 @@ func TestExitActions(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "otto.new")
 		r := trigger(t, c.addr, c.psk, wire.MessageTriggerAction{Action: wire.ActionUploadFileAndExit,
 			File: wire.File{Path: path, Mode: 755, Data: []byte("new binary"), Owner: wire.RunAs{Inherit: true}}})
-		if !r.ScriptResult.Success {
+		if !done(r) {
 			t.Errorf("upload file and exit = %+v", r)
 		}
 		if code := c.wait(); code != ExitRestart {
@@ -484,7 +484,7 @@ func TestRebootShutdown(t *testing.T) {
 	os.Chmod(fake, 0o755)
 	c := startClient(t, fmt.Sprintf("reboot_command = [%q, \"reboot\"]\nshutdown_command = [%q, \"poweroff\"]", fake, fake), procOpts{})
 	for i, action := range []uint32{wire.ActionReboot, wire.ActionShutdown} {
-		if r := trigger(t, c.addr, c.psk, wire.MessageTriggerAction{Action: action}); !r.ScriptResult.Success {
+		if r := trigger(t, c.addr, c.psk, wire.MessageTriggerAction{Action: action}); !done(r) {
 			t.Errorf("action %d = %+v", action, r)
 		}
 		want := []string{"reboot", "reboot\npoweroff"}[i] + "\n"
@@ -528,7 +528,7 @@ func TestUpdatePSK(t *testing.T) {
 		t.Errorf("update to an empty PSK = %+v, want it refused", r)
 	}
 	// trigger reads the answer with the old PSK: it must be sealed with it.
-	if r := trigger(t, c.addr, c.psk, wire.MessageTriggerAction{Action: wire.ActionUpdatePSK, NewPSK: newPSK}); !r.ScriptResult.Success {
+	if r := trigger(t, c.addr, c.psk, wire.MessageTriggerAction{Action: wire.ActionUpdatePSK, NewPSK: newPSK}); !done(r) {
 		t.Fatalf("update psk = %+v", r)
 	}
 	checkPSKs := func() {
@@ -564,7 +564,7 @@ func TestReloadConfig(t *testing.T) {
 	}
 	data, _ := os.ReadFile(c.config)
 	writeFile(t, c.config, strings.Replace(string(data), `"/bin:/usr/bin"`, `"/usr/bin:/bin:/reloaded"`, 1))
-	if r := trigger(t, c.addr, c.psk, wire.MessageTriggerAction{Action: wire.ActionReloadConfig}); !r.ScriptResult.Success {
+	if r := trigger(t, c.addr, c.psk, wire.MessageTriggerAction{Action: wire.ActionReloadConfig}); !done(r) {
 		t.Fatalf("reload = %+v", r)
 	}
 	if sr := runScript(t, c.addr, c.psk, sh(`echo "$PATH"`)).result.ScriptResult; sr.Stdout != "/usr/bin:/bin:/reloaded\n" {
@@ -674,7 +674,7 @@ func TestLegacyConfig(t *testing.T) {
 
 	// A PSK update goes to the TOML file; the next start reads it there.
 	const newPSK = "otto-client-legacy-new-psk"
-	if r := trigger(t, addr, testPSK, wire.MessageTriggerAction{Action: wire.ActionUpdatePSK, NewPSK: newPSK}); !r.ScriptResult.Success {
+	if r := trigger(t, addr, testPSK, wire.MessageTriggerAction{Action: wire.ActionUpdatePSK, NewPSK: newPSK}); !done(r) {
 		t.Fatalf("update psk = %+v", r)
 	}
 	p.stop()
@@ -724,7 +724,7 @@ func TestRunAs(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "owned")
 		r := trigger(t, c.addr, c.psk, wire.MessageTriggerAction{Action: wire.ActionUploadFile,
 			File: wire.File{Path: path, Mode: 640, Owner: wire.RunAs{UID: nobody, GID: nobody}}})
-		if !r.ScriptResult.Success {
+		if !done(r) {
 			t.Fatalf("upload owned by nobody = %+v", r)
 		}
 		fi, err := os.Stat(path)
@@ -774,4 +774,10 @@ func TestRunAs(t *testing.T) {
 			t.Errorf("non-root client running as itself = %+v", sr)
 		}
 	})
+}
+
+// done reports whether r says a non-script action was done: a zero
+// ScriptResult, as a 0.x client answers (Success stays false).
+func done(r wire.MessageActionResult) bool {
+	return r.ScriptResult == (wire.ScriptResult{})
 }

@@ -135,7 +135,7 @@ func TestUpdatePSKSwitchIsAtomic(t *testing.T) {
 	close(proceed)
 
 	r := <-answer
-	if r.err != nil || r.typ != wire.MessageTypeActionResult || !r.msg.(wire.MessageActionResult).ScriptResult.Success {
+	if r.err != nil || r.typ != wire.MessageTypeActionResult || !done(r.msg.(wire.MessageActionResult)) {
 		t.Fatalf("update answered %d %+v, %v; want a successful ActionResult under the old PSK", r.typ, r.msg, r.err)
 	}
 	if typ, _, err := newKey.recv(waitFor); err != nil || typ != wire.MessageTypeHeartbeatResponse {
@@ -222,7 +222,7 @@ func TestRequestMemory(t *testing.T) {
 	data := bytes.Repeat([]byte("x"), budget-64<<10)
 	r := trigger(t, c.addr, testPSK, wire.MessageTriggerAction{Action: wire.ActionUploadFile,
 		File: wire.File{Path: path, Mode: 600, Data: data, Owner: wire.RunAs{Inherit: true}}})
-	if !r.ScriptResult.Success {
+	if !done(r) {
 		t.Errorf("an upload of %d bytes after the flood = %+v", len(data), r)
 	}
 	heartbeat(t, c.addr, testPSK)
@@ -283,7 +283,7 @@ func TestLargeUpload(t *testing.T) {
 	data := bytes.Repeat([]byte("otto"), 100<<20/4)
 	r := trigger(t, c.addr, c.psk, wire.MessageTriggerAction{Action: wire.ActionUploadFile,
 		File: wire.File{Path: path, Mode: 600, Data: data, Owner: wire.RunAs{Inherit: true}}})
-	if !r.ScriptResult.Success {
+	if !done(r) {
 		t.Fatalf("a 100 MiB upload = %+v", r.ScriptResult)
 	}
 	if fi, err := os.Stat(path); err != nil || fi.Size() != int64(len(data)) {
