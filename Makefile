@@ -29,8 +29,10 @@ cross: ## build for every supported OS and architecture into bin/
 demo: build ## run a demo server with a local client (data in ./otto-demo)
 	./bin/otto demo
 
+# -tags ottotest: the per-frame sweep's in-process clients need the test knobs
+# (internal/testbin.Tag). Nothing that builds bin/otto sets it.
 bench: ## scale benchmark on loopback: N=100 and 1000, real server and clients (docs/benchmarks.md)
-	$(GO) run ./cmd/otto-bench --n 100,1000 --json-out bin/bench.json
+	$(GO) run -tags ottotest ./cmd/otto-bench --n 100,1000 --json-out bin/bench.json
 
 bench-go: ## run the Go benchmarks once each
 	$(GO) test -run '^$$' -bench . -benchtime=1x ./...

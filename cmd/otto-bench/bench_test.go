@@ -32,10 +32,11 @@ func TestHarness(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts servers and clients for about a minute")
 	}
-	otto := testbin.Otto(t)
+	otto, ottoTest := testbin.Otto(t), testbin.OttoTest(t)
 	dir := t.TempDir()
 	benchBin := filepath.Join(dir, "otto-bench")
-	build := exec.Command("go", "build", "-o", benchBin, ".")
+	// With the test knobs, for the per-frame sweep's clients.
+	build := exec.Command("go", "build", "-tags", testbin.Tag, "-o", benchBin, ".")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("building otto-bench: %v\n%s", err, out)
@@ -43,7 +44,7 @@ func TestHarness(t *testing.T) {
 	jsonOut := filepath.Join(dir, "report.json")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	args := []string{"--otto", otto, "--dir", filepath.Join(dir, "work"), "--json-out", jsonOut,
+	args := []string{"--otto", otto, "--otto-test", ottoTest, "--dir", filepath.Join(dir, "work"), "--json-out", jsonOut,
 		"--n", "20", "--per-frame-n", "20", "--mib-hosts", "10", "--repeat", "1",
 		"--hostile", "10s", "--crash", "--crash-n", "20"}
 	var out, errOut bytes.Buffer

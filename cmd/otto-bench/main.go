@@ -2,11 +2,15 @@
 // (the built binary, as a subprocess) and many real client daemons in this
 // process, driven through the REST API. See docs/benchmarks.md.
 //
-//	go run ./cmd/otto-bench                      # N = 100 and 1,000
-//	go run ./cmd/otto-bench --n 5000             # a bigger fleet
-//	go run ./cmd/otto-bench --soak 30m           # flat RSS and descriptors under load
-//	go run ./cmd/otto-bench --hostile 5m         # the API under a fuzzer
-//	go run ./cmd/otto-bench --crash              # kill -9 mid-fan-out and mid-rotation
+//	go run -tags ottotest ./cmd/otto-bench           # N = 100 and 1,000
+//	go run -tags ottotest ./cmd/otto-bench --n 5000  # a bigger fleet
+//	go run ./cmd/otto-bench --soak 30m               # flat RSS and descriptors under load
+//	go run ./cmd/otto-bench --hostile 5m             # the API under a fuzzer
+//	go run ./cmd/otto-bench --crash                  # kill -9 mid-fan-out and mid-rotation
+//
+// The per-frame sweep of the scale run needs otto-bench built with -tags
+// ottotest (internal/testbin.Tag), as make bench does; without it, the
+// sweep is skipped unless --per-frame-n asks for it, which then fails.
 //
 // It exits 0 when every check passed, 1 when one failed and 2 on a usage
 // error. Budgets are reported; --check-budgets makes a missed one fail.
@@ -58,7 +62,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		o.ServerEnv = append(o.ServerEnv, v)
 		return nil
 	})
-	fs.IntVar(&o.PerFrameN, "per-frame-n", 100, "fleet size of the sweep with the key derived per frame (0 skips it; each host costs ~0.4 s of CPU)")
+	fs.IntVar(&o.PerFrameN, "per-frame-n", 100, "fleet size of the sweep with the key derived per frame (0 skips it; each host costs ~0.4 s of CPU; needs otto-bench built with -tags ottotest)")
 	fs.DurationVar(&o.Soak, "soak", 0, "run the soak for this long (e.g. 30m)")
 	fs.IntVar(&o.SoakClients, "soak-clients", 200, "clients of the soak")
 	fs.DurationVar(&o.SoakSample, "soak-sample", 10*time.Second, "how often the soak samples the server")
@@ -70,6 +74,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&o.Crash, "crash", false, "kill -9 the server during a fan-out and during rotations, and check what survived")
 	fs.IntVar(&o.CrashN, "crash-n", 100, "clients of the crash test")
 	fs.StringVar(&o.Otto, "otto", "", "the otto binary to test (default: build one)")
+	fs.StringVar(&o.OttoTest, "otto-test", "", "the otto binary built with -tags ottotest, the server of the per-frame sweep (default: build one)")
 	fs.StringVar(&o.Dir, "dir", "", "working directory, kept (default: a temporary one, removed)")
 	fs.BoolVar(&o.Keep, "keep", false, "keep the temporary working directory")
 	fs.StringVar(&o.JSONOut, "json-out", "", "write the report as JSON to this file")
@@ -90,11 +95,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	otherMode := o.Soak > 0 || o.Hostile > 0 || o.Crash
-	nSet := false
+	nSet, perFrameSet := false, false
 	fs.Visit(func(f *flag.Flag) {
 		if f.Name == "n" || f.Name == "per-frame-n" {
 			nSet = true
 		}
+		perFrameSet = perFrameSet || f.Name == "per-frame-n"
 	})
 	if !otherMode || scale || nSet {
 		sizes, err := parseSizes(ns)
@@ -104,6 +110,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		o.Ns = sizes
 	} else {
+		o.PerFrameN = 0
+	}
+	if o.PerFrameN > 0 && !perFrameSet && !bench.PerFrameBuilt {
+		fmt.Fprintln(stderr, "otto-bench: no per-frame sweep: this otto-bench was built without -tags ottotest (make bench sets it)")
 		o.PerFrameN = 0
 	}
 	o.Out = stdout

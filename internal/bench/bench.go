@@ -17,6 +17,10 @@ import (
 type Options struct {
 	// Otto is the otto binary to run as the server; "" builds one.
 	Otto string
+	// OttoTest is the otto binary built with -tags ottotest that serves
+	// the per-frame sweep (it has the per-frame knob, see
+	// internal/testbin.Tag); "" builds one when PerFrameN > 0.
+	OttoTest string
 	// Dir is where the data directories, configs and logs go; "" makes a
 	// temporary directory, removed at the end unless Keep is set.
 	Dir  string
@@ -40,7 +44,8 @@ type Options struct {
 	// for experiments.
 	ServerEnv []string
 	// PerFrameN is the fleet size of the heartbeat sweep with the key
-	// derived per frame on both sides; 0 skips it.
+	// derived per frame on both sides; 0 skips it. It needs this program
+	// built with -tags ottotest (see PerFrameBuilt).
 	PerFrameN int
 
 	// Soak mode: mixed API load and a run every SoakRunEvery on
@@ -65,11 +70,12 @@ type Options struct {
 
 // Bench runs the modes of one invocation.
 type Bench struct {
-	opts   Options
-	out    io.Writer
-	dir    string
-	otto   string
-	report *Report
+	opts     Options
+	out      io.Writer
+	dir      string
+	otto     string
+	ottoTest string // the per-frame sweep's server (Options.OttoTest)
+	report   *Report
 }
 
 // ErrFailed means a check failed: a host unreachable, output lost, a 500,
@@ -88,6 +94,9 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	}
 	if opts.RotateParallel <= 0 {
 		opts.RotateParallel = 16
+	}
+	if opts.PerFrameN > 0 && !PerFrameBuilt {
+		return nil, fmt.Errorf("bench: the per-frame sweep needs otto-bench built with -tags %s (make bench does; see internal/testbin.Tag), or no per-frame sweep (--per-frame-n 0)", testTag)
 	}
 	b := &Bench{opts: opts, out: opts.Out, report: newReport()}
 	dir := opts.Dir
@@ -114,6 +123,15 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 			return nil, err
 		}
 		b.otto = bin
+	}
+	b.ottoTest = opts.OttoTest
+	if b.ottoTest == "" && opts.PerFrameN > 0 {
+		b.logf("building otto -tags %s, for the per-frame sweep", testTag)
+		bin, err := BuildOttoTest(ctx, dir)
+		if err != nil {
+			return nil, err
+		}
+		b.ottoTest = bin
 	}
 	b.report.Machine = describeMachine(b.otto)
 	b.logf("open files limit %d", raiseFileLimit())

@@ -51,7 +51,7 @@ type fleet struct {
 
 // clientOptions change how startFleet runs clients.
 type clientOptions struct {
-	perFrame bool         // derive the key for every frame (wire.NewKey)
+	perFrame bool         // derive the key for every frame (needs PerFrameBuilt)
 	log      *slog.Logger // the daemons' log; nil discards
 }
 
@@ -72,10 +72,6 @@ func startFleet(ctx context.Context, dir, prefix string, n int, opts clientOptio
 	}
 	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	f := &fleet{stop: cancel}
-	var keys func(string) *wire.Key
-	if opts.perFrame {
-		keys = wire.NewKey
-	}
 	for i := range n {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
@@ -99,8 +95,12 @@ func startFleet(ctx context.Context, dir, prefix string, n int, opts clientOptio
 			return nil, err
 		}
 		f.clients = append(f.clients, c)
+		so := client.ServeOptions{ConfigPath: c.config, Logger: opts.log}
+		if opts.perFrame {
+			derivePerFrame(&so)
+		}
 		f.wg.Go(func() {
-			status, err := client.Serve(ctx, ln, client.ServeOptions{ConfigPath: c.config, Logger: opts.log, Keys: keys})
+			status, err := client.Serve(ctx, ln, so)
 			if err == nil && status != 0 {
 				err = fmt.Errorf("exited with status %d", status)
 			}

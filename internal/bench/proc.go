@@ -27,26 +27,46 @@ const (
 	serverStopTimeout = 30 * time.Second
 )
 
-// envDerivePerFrame is the server's benchmark-only variable (see
-// serve.EnvDerivePerFrame); not imported, so that this package does not
-// link the server.
-const envDerivePerFrame = "OTTO_BENCH_DERIVE_PER_FRAME"
+// The server's per-frame knob, which only a build with -tags ottotest has
+// (internal/testbin.Tag documents it; not imported, so that this package
+// links neither the server nor package testing): the variable, and the
+// line the server logs when it is on.
+const (
+	envDerivePerFrame = "OTTO_BENCH_DERIVE_PER_FRAME"
+	logDerivePerFrame = "deriving the key for every frame"
+)
+
+// testTag is the build tag of otto's test knobs (internal/testbin.Tag).
+const testTag = "ottotest"
 
 // BuildOtto builds the otto binary into dir and returns its path, as a
 // release is built: CGO_ENABLED=0, -trimpath.
 func BuildOtto(ctx context.Context, dir string) (string, error) {
-	bin := filepath.Join(dir, "otto")
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", bin, "github.com/otto-automation/otto")
+	return buildOtto(ctx, filepath.Join(dir, "otto"))
+}
+
+// BuildOttoTest is BuildOtto with -tags ottotest, for a server with the
+// per-frame knob: the release binary plus the test knobs.
+func BuildOttoTest(ctx context.Context, dir string) (string, error) {
+	return buildOtto(ctx, filepath.Join(dir, "otto-"+testTag), "-tags", testTag)
+}
+
+func buildOtto(ctx context.Context, bin string, flags ...string) (string, error) {
+	args := append(append([]string{"build", "-trimpath"}, flags...), "-o", bin, "github.com/otto-automation/otto")
+	cmd := exec.CommandContext(ctx, "go", args...)
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("building otto: %w\n%s", err, out)
+		return "", fmt.Errorf("building otto %s: %w\n%s", strings.Join(flags, " "), err, out)
 	}
 	return bin, nil
 }
 
 // serverOptions change how a server starts.
 type serverOptions struct {
-	perFrame bool     // OTTO_BENCH_DERIVE_PER_FRAME=1
+	// perFrame sets OTTO_BENCH_DERIVE_PER_FRAME=1, and the start fails
+	// unless the server says it derives per frame: the otto binary must
+	// have been built with -tags ottotest.
+	perFrame bool
 	env      []string // more of the environment
 }
 
@@ -68,6 +88,7 @@ type server struct {
 	mu     sync.Mutex
 	panics []string // log lines that mention a panic
 	sweeps int      // background sweeps logged ("heartbeat sweep done")
+	derive bool     // the server logged that it derives the key per frame
 	exit   error    // the process's exit, once done
 }
 
@@ -149,6 +170,11 @@ func (s *server) start(ctx context.Context) error {
 					}
 				}
 			}
+			if strings.Contains(line, logDerivePerFrame) {
+				s.mu.Lock()
+				s.derive = true
+				s.mu.Unlock()
+			}
 			if strings.Contains(line, `msg="heartbeat sweep done"`) {
 				s.mu.Lock()
 				s.sweeps++
@@ -167,6 +193,15 @@ func (s *server) start(ctx context.Context) error {
 	defer t.Stop()
 	select {
 	case s.url = <-listening:
+		// The server logs that it derives per frame before it listens,
+		// and the log is read in order.
+		s.mu.Lock()
+		derive := s.derive
+		s.mu.Unlock()
+		if s.opts.perFrame && !derive {
+			s.kill()
+			return fmt.Errorf("otto server %s does not derive the key per frame (no %q in its log): build it with -tags %s", s.otto, logDerivePerFrame, testTag)
+		}
 		return nil
 	case <-s.done:
 		return fmt.Errorf("otto server exited at start (%v); see %s", s.exitErr(), s.logPath)

@@ -78,8 +78,12 @@ func (b *Bench) newRig(ctx context.Context, name string, n int, ro rigOptions) (
 	if err := checkFileLimit(n); err != nil {
 		return nil, err
 	}
+	otto := b.otto
+	if ro.perFrame {
+		otto = b.ottoTest // only a test build has the per-frame knob
+	}
 	var err error
-	r.srv, err = startServer(ctx, b.otto, filepath.Join(r.dir, "data"), filepath.Join(r.dir, "server.log"), adminPassword(), serverOptions{perFrame: ro.perFrame, env: b.opts.ServerEnv})
+	r.srv, err = startServer(ctx, otto, filepath.Join(r.dir, "data"), filepath.Join(r.dir, "server.log"), adminPassword(), serverOptions{perFrame: ro.perFrame, env: b.opts.ServerEnv})
 	if err != nil {
 		return nil, err
 	}

@@ -348,9 +348,10 @@ func (b *Bench) rotateAll(ctx context.Context, r *rig) error {
 }
 
 // perFrame measures a sweep of n hosts with the key derived for every
-// frame on both sides (the server through OTTO_BENCH_DERIVE_PER_FRAME, the
-// clients through client.ServeOptions.Keys), and compares it with the
-// cached sweep of the same size.
+// frame on both sides (a server built with -tags ottotest, through
+// OTTO_BENCH_DERIVE_PER_FRAME; the clients through
+// client.ServeOptions.DeriveKeyPerFrame), and compares it with the cached
+// sweep of the same size.
 func (b *Bench) perFrame(ctx context.Context, n int) (err error) {
 	b.logf("per-frame key derivation, N=%d", n)
 	cached, ok := b.report.find("sweep", n)

@@ -22,12 +22,6 @@ const (
 	envVerbose = "OTTO_CLIENT_VERBOSE"
 )
 
-// envTestHangAt makes the daemon hang at a step of a PSK update
-// (hangBeforeRename, hangBeforeAnswer), so that a crash-safety test can kill
-// it there. It is for tests only: a client with it set stops answering at
-// its first PSK rotation.
-const envTestHangAt = "OTTO_CLIENT_TEST_HANG_AT"
-
 // rootConfigPath is the default config file when the client runs as root.
 const rootConfigPath = "/etc/otto/client.toml"
 
@@ -136,7 +130,7 @@ type options struct {
 	configPath string
 	verbose    bool
 	workDir    string              // where a 0.x otto_client.conf would be
-	getenv     func(string) string // the environment, for self-registration
+	getenv     func(string) string // the environment, for self-registration (and a test build's knobs)
 	reload     <-chan os.Signal    // SIGHUP: reload the config
 }
 
@@ -188,7 +182,7 @@ func run(ctx context.Context, opts options, stdout, stderr io.Writer) error {
 
 	d := newDaemon(log, path, cfg)
 	d.reloadSignal = opts.reload
-	d.testHangAt = opts.getenv(envTestHangAt)
+	d.knobs = knobsFromEnv(opts.getenv)
 	status, err := d.serve(ctx)
 	if err != nil {
 		log.Error("stopped", attrErr(err))

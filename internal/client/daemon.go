@@ -96,10 +96,6 @@ type daemon struct {
 	stopAll      context.CancelFunc // cancels actions
 	conns        sync.WaitGroup
 
-	// keys, if set, returns the key for every frame (see ServeOptions.Keys);
-	// nil means the PSK's cached key, once per connection.
-	keys func(psk string) *wire.Key
-
 	maxConns   int          // connections served at once; maxConns but in tests
 	open       atomic.Int64 // connections being served
 	requestMem *memBudget   // request_memory, shared by the connections
@@ -108,25 +104,18 @@ type daemon struct {
 	// file and before it is in use. Tests set it; it is nil otherwise.
 	pskStored func()
 
-	// testHangAt names the step of a PSK update at which the daemon stops
-	// for good, so that a test can kill the process right there (see
-	// envTestHangAt); "" in production.
-	testHangAt string
+	// knobs are the test and benchmark knobs: empty in a release build
+	// (knobs.go), set only in a build with -tags ottotest
+	// (knobs_ottotest.go).
+	knobs knobs
 }
 
-// Steps of a PSK update at which a test can have the daemon hang.
+// Steps of a PSK update at which a test build can have the daemon hang
+// (see daemon.hangAt); a release build never does.
 const (
 	hangBeforeRename = "psk-rename" // the new config file is written and synced, not yet renamed
 	hangBeforeAnswer = "psk-answer" // the new config file is in place, not yet answered
 )
-
-// hangAt blocks forever if step is d.testHangAt.
-func (d *daemon) hangAt(step string) {
-	if step == d.testHangAt {
-		d.log.Warn("hanging for a test", "step", step)
-		select {}
-	}
-}
 
 func newDaemon(log *slog.Logger, configPath string, cfg Config) *daemon {
 	d := &daemon{log: log, configPath: configPath, cfg: cfg, exit: make(chan int, 1), release: make(chan struct{}, 1), maxConns: maxConns, requestMem: &memBudget{}}
@@ -373,29 +362,6 @@ func (d *daemon) serveConn(conn net.Conn) {
 	default:
 		d.log.Warn("closed a connection whose request is not one", attrRemote(conn), slog.Uint64(keyType, uint64(typ)))
 	}
-}
-
-// frameKey is the key of one connection's frames.
-type frameKey struct {
-	key    *wire.Key                  // the PSK's cached key; nil with derive
-	psk    string                     // for derive
-	derive func(psk string) *wire.Key // the daemon's keys option
-}
-
-// frameKey returns the key for a connection under psk.
-func (d *daemon) frameKey(psk PSK) frameKey {
-	if d.keys != nil {
-		return frameKey{psk: string(psk), derive: d.keys}
-	}
-	return frameKey{key: wire.KeyFor(string(psk))}
-}
-
-// get returns the key for the next frame.
-func (k frameKey) get() *wire.Key {
-	if k.derive != nil {
-		return k.derive(k.psk)
-	}
-	return k.key
 }
 
 // errRequestMemory fails the read of a request frame that would take

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"log/slog"
 	"net"
-
-	"github.com/otto-automation/otto/internal/wire"
 )
 
 // ServeOptions are how Serve runs a client daemon inside another program.
@@ -20,11 +18,9 @@ type ServeOptions struct {
 	// Logger receives the daemon's log; nil discards it.
 	Logger *slog.Logger
 
-	// Keys, if set, returns the key for every frame the daemon reads or
-	// writes, instead of the PSK's key from wire.KeyFor once per
-	// connection. It is for benchmarks: wire.NewKey derives the key per
-	// frame, as 0.x clients do.
-	Keys func(psk string) *wire.Key
+	// knobs are the test and benchmark knobs, which only a build with
+	// -tags ottotest has (see DeriveKeyPerFrame in knobs_ottotest.go).
+	knobs knobs
 }
 
 // Serve runs a real client daemon on ln, which it closes, until ctx ends or
@@ -53,6 +49,6 @@ func Serve(ctx context.Context, ln net.Listener, opts ServeOptions) (int, error)
 		log = slog.New(slog.DiscardHandler)
 	}
 	d := newDaemon(log, opts.ConfigPath, cfg)
-	d.keys = opts.Keys
+	d.knobs = opts.knobs
 	return d.serveOn(ctx, ln)
 }

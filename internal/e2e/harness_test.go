@@ -194,7 +194,14 @@ type proc struct {
 // test's environment minus any OTTO_ or REGISTER_ variable, plus extraEnv.
 func (e *env) startProc(name string, extraEnv []string, args ...string) *proc {
 	e.t.Helper()
-	cmd := exec.Command(e.bin, args...)
+	return e.startBin(e.bin, name, extraEnv, args...)
+}
+
+// startBin is startProc with another otto binary, such as
+// testbin.OttoTest's for a process whose test knob a test sets.
+func (e *env) startBin(bin, name string, extraEnv []string, args ...string) *proc {
+	e.t.Helper()
+	cmd := exec.Command(bin, args...)
 	cmd.Dir = e.dir
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "OTTO_") && !strings.HasPrefix(kv, "REGISTER_") {

@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"testing"
 	"time"
+
+	"github.com/otto-automation/otto/internal/testbin"
 )
 
 // TestPSKUpdateCrash kills a client (kill -9) at each step of a PSK update:
@@ -18,7 +20,7 @@ import (
 func TestPSKUpdateCrash(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
-		step     string // the client's hang point (client.envTestHangAt)
+		step     string // the client's hang point (OTTO_CLIENT_TEST_HANG_AT)
 		keepsOld bool   // the client holds its old PSK after the restart
 	}{
 		{"psk-rename", true},
@@ -38,8 +40,10 @@ func TestPSKUpdateCrash(t *testing.T) {
 			if err := os.WriteFile(config, []byte(cfg), 0o600); err != nil {
 				t.Fatal(err)
 			}
+			// The knob is only in a test build (testbin.Tag); the server
+			// and the restarted client are the release binary.
 			cl := &client{Name: "crash", ConfigPath: config, PSK: oldPSK}
-			cl.proc = env.startProc(cl.Name, []string{"OTTO_CLIENT_TEST_HANG_AT=" + tc.step}, "client", "--config", config)
+			cl.proc = env.startBin(testbin.OttoTest(t), cl.Name, []string{"OTTO_CLIENT_TEST_HANG_AT=" + tc.step}, "client", "--config", config)
 			cl.awaitListening()
 
 			// A host added by hand gets a new PSK at its first contact: the

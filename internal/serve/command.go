@@ -66,6 +66,5 @@ func configFrom(c *cli.Context) (Config, error) {
 		cfg.NoScheduler = c.Bool("no-scheduler")
 	}
 	cfg.AdminPassword = os.Getenv("OTTO_ADMIN_PASSWORD")
-	cfg.DerivePerFrame = os.Getenv(EnvDerivePerFrame) == "1"
 	return cfg, cfg.check()
 }

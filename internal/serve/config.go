@@ -24,18 +24,7 @@ type Config struct {
 	// AdminPassword, from OTTO_ADMIN_PASSWORD, is the first admin's
 	// password on a new data directory. Never in the config file.
 	AdminPassword string `toml:"-"`
-
-	// DerivePerFrame, from OTTO_BENCH_DERIVE_PER_FRAME=1, derives the
-	// protocol key anew (scrypt, ~90 ms of CPU and 32 MiB) for every frame
-	// sent to or read from a client, as 0.x servers did, instead of once
-	// per PSK. It is for benchmarks only (cmd/otto-bench compares the two,
-	// see docs/benchmarks.md): no flag, never in the config file.
-	DerivePerFrame bool `toml:"-"`
 }
-
-// EnvDerivePerFrame is the benchmark-only variable behind
-// Config.DerivePerFrame.
-const EnvDerivePerFrame = "OTTO_BENCH_DERIVE_PER_FRAME"
 
 // Defaults.
 const (

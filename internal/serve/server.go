@@ -21,7 +21,6 @@ import (
 	"github.com/otto-automation/otto/internal/serve/fleet"
 	"github.com/otto-automation/otto/internal/serve/store"
 	"github.com/otto-automation/otto/internal/version"
-	"github.com/otto-automation/otto/internal/wire"
 )
 
 // SocketName is the unix socket in the data directory on which a running
@@ -84,13 +83,9 @@ func run(ctx context.Context, cfg Config, stdout, stderr io.Writer) (err error) 
 		return err
 	}
 	serverURL := scheme + "://" + ln.Addr().String()
-	var keys func(psk string) *wire.Key // nil: each PSK's key is derived once
-	if cfg.DerivePerFrame {
-		log.Warn("benchmark mode: deriving the key for every frame, as 0.x did; this is slow", "env", EnvDerivePerFrame)
-		keys = wire.NewKey
-	}
-	fl, err := fleet.New(ctx, fleet.Config{Store: st, Logger: log, Version: version.Version,
-		ServerURL: func() string { return serverURL }, Keys: keys})
+	fcfg := fleet.Config{Store: st, Logger: log, Version: version.Version, ServerURL: func() string { return serverURL }}
+	setFleetKnobs(&fcfg, log)
+	fl, err := fleet.New(ctx, fcfg)
 	if err != nil {
 		ln.Close()
 		return fmt.Errorf("starting the connection to clients: %w", err)

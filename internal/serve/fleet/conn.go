@@ -151,18 +151,16 @@ type Dialer struct {
 	// net.Pipe. Nil means a net.Dialer with Timeout.
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 
-	// Keys, if set, returns the key for each frame sealed or opened,
-	// instead of one cached key per exchange. It is for benchmarks only:
-	// wire.NewKey derives the key for every frame, as 0.x peers do (see
-	// Config.Keys).
-	Keys func(psk string) *wire.Key
-
 	// keepalive replaces wire.KeepaliveInterval, for tests.
 	keepalive time.Duration
 
 	// frames, if set, is the memory budget that large frames being read
 	// share (see frameBudget).
 	frames *budget
+
+	// knobs are the Service's benchmark knobs: none in a release build
+	// (knobs.go).
+	knobs knobs
 }
 
 // NewDialer returns the Dialer for the network options o.
@@ -192,7 +190,7 @@ func (d Dialer) network() string {
 type exchange struct {
 	d       Dialer
 	t       Target
-	key     *wire.Key // nil when d.Keys is set; use k()
+	key     *wire.Key // nil when a test build derives per frame; use k()
 	conn    net.Conn
 	started bool // some frame arrived, so the key was accepted
 	// watched ends the exchange when it ends (see watch); nil for a run,
@@ -223,20 +221,8 @@ func (d Dialer) open(ctx context.Context, t Target) (*exchange, func(), error) {
 	// costs no scrypt run (~80 ms, 32 MiB), which matters for the first
 	// sweep after a start. A client waits a minute for our request, far
 	// longer than a derivation, even one queued behind others.
-	var key *wire.Key
-	if d.Keys == nil {
-		key = wire.KeyFor(t.PSK) // cached; wire bounds concurrent derivations
-	}
-	x := &exchange{d: d, t: t, key: key, conn: conn}
+	x := &exchange{d: d, t: t, key: d.knobs.exchangeKey(t.PSK), conn: conn}
 	return x, func() { conn.Close() }, nil
-}
-
-// k returns the key for the next frame.
-func (x *exchange) k() *wire.Key {
-	if x.d.Keys != nil {
-		return x.d.Keys(x.t.PSK)
-	}
-	return x.key
 }
 
 // write sends one frame with a write deadline.

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/otto-automation/otto/internal/serve/domain"
-	"github.com/otto-automation/otto/internal/wire"
 )
 
 // Errors of the Service.
@@ -58,11 +57,10 @@ type Config struct {
 	// Leader picks the hosts whose background work is this server's; nil
 	// means AllHosts.
 	Leader Leader
-	// Keys, for benchmarks only, returns the key for every frame sealed or
-	// opened (see Dialer.Keys); nil means the cached key of the PSK, as in
-	// production. otto-bench sets wire.NewKey to measure what deriving the
-	// key per frame, as 0.x peers do, costs.
-	Keys func(psk string) *wire.Key
+
+	// knobs are the benchmark knobs, which only a build with -tags
+	// ottotest has (see DeriveKeyPerFrame in knobs_ottotest.go).
+	knobs knobs
 }
 
 // Service is the server's side of talking to clients: heartbeats, PSK
@@ -76,7 +74,7 @@ type Service struct {
 	version   string
 	serverURL func() string
 	leader    Leader
-	keys      func(psk string) *wire.Key
+	knobs     knobs
 	frames    *budget // shared by every exchange's large frames
 
 	locks   hostLocks
@@ -107,7 +105,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		version:   cfg.Version,
 		serverURL: cfg.ServerURL,
 		leader:    cfg.Leader,
-		keys:      cfg.Keys,
+		knobs:     cfg.knobs,
 		frames:    newBudget(frameBudget),
 	}
 	if s.log == nil {
@@ -242,7 +240,7 @@ func (s *Service) url(o domain.Options) string {
 // dialer returns the Dialer for the network options o.
 func (s *Service) dialer(o domain.NetworkOptions) Dialer {
 	d := NewDialer(o)
-	d.Keys = s.keys
+	d.knobs = s.knobs
 	d.frames = s.frames
 	return d
 }
