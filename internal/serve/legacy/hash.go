@@ -112,3 +112,7 @@ func checkHash(stored, secret string, threads []uint8) bool {
 	}
 	return false
 }
+
+// HashPrefix marks a 0.x hash kept by an importer in our user records, so
+// a login can tell it from ours and check it with CheckHash.
+const HashPrefix = "otto0x:"

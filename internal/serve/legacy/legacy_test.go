@@ -19,45 +19,13 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/otto-automation/otto/internal/serve/legacy/legacytest"
 )
 
-// fixtureDir is a data directory made by a real otto 0.10.6 server; see
-// its README.md.
-const fixtureDir = "../../../../shared/fixtures/otto-0.10.6-data"
+func fixture(testing.TB) string { return legacytest.Dir() }
 
-func fixture(t testing.TB) string {
-	t.Helper()
-	if _, err := os.Stat(filepath.Join(fixtureDir, "data", "host.db")); err != nil {
-		t.Skipf("the otto 0.10.6 fixture is not at %s (%v): skipping", fixtureDir, err)
-	}
-	return fixtureDir
-}
-
-// fixtureCopy copies the fixture's data/ into a temp dir the test may
-// change, and returns the copy's data/.
-func fixtureCopy(t *testing.T) string {
-	t.Helper()
-	src := filepath.Join(fixture(t), "data")
-	dst := filepath.Join(t.TempDir(), "data")
-	err := filepath.WalkDir(src, func(p string, e fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		if e.IsDir() {
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return dst
-}
+func fixtureCopy(t *testing.T) string { return legacytest.Copy(t) }
 
 func mustRead(t *testing.T, dir string) *Data {
 	t.Helper()
