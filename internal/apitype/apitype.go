@@ -12,7 +12,7 @@ package apitype
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
+	"reflect"
 	"strconv"
 	"time"
 )
@@ -40,7 +40,12 @@ func (id *ID) UnmarshalJSON(b []byte) error {
 	}
 	n, err := strconv.ParseUint(string(b), 10, 63)
 	if err != nil {
-		return fmt.Errorf("an ID is a string or a whole number, not %s", b)
+		// A type error, so that encoding/json adds the field's name.
+		v := string(b)
+		if len(v) > 40 {
+			v = v[:40] + "..."
+		}
+		return &json.UnmarshalTypeError{Value: v, Type: reflect.TypeFor[ID]()}
 	}
 	if n == 0 {
 		*id = "" // 0 was this release's "no ID"
@@ -388,10 +393,13 @@ type Output struct {
 	Data     string
 }
 
-// Server-sent event names of the run streams.
+// Server-sent event names of the run streams (GET /api/runs/run/{id}/stream,
+// GET /api/runs/batch/{batch}/stream, PUT /api/action/async).
 const (
-	EventOutput = "output" // data: Output
-	EventRun    = "run"    // data: Run, each time its state changes
+	EventState  = "state"  // data: Run without output, first as it is, then at each change of state
+	EventOutput = "output" // data: Output, the output new since the last event
+	EventDone   = "done"   // data: Run without output, once the run ended
+	EventEnd    = "end"    // data: {}; every run followed has ended, the stream closes
 )
 
 // Actions of PUT /api/action/sync, 0.x's names.
@@ -437,6 +445,22 @@ type RunScriptResult struct {
 // SearchRequest is the body of POST /api/search/system.
 type SearchRequest struct {
 	Query string
+}
+
+// SearchResult is one hit of POST /api/search/system.
+type SearchResult struct {
+	Type string // "host", "group", "script" or "schedule"
+	ID   ID
+	Name string
+}
+
+// SweepResult is the answer of POST /api/heartbeat: one sweep of every
+// enabled host.
+type SweepResult struct {
+	Hosts     int // hosts contacted
+	Reachable int // hosts that answered
+	Rotated   int // PSKs rotated on the way
+	Duration  time.Duration
 }
 
 // Runtime says what server answers.

@@ -2,6 +2,7 @@ package apitype
 
 import (
 	"encoding/json"
+	"errors"
 	"testing"
 )
 
@@ -28,6 +29,13 @@ func TestIDUnmarshal(t *testing.T) {
 		if (err == nil) != tc.ok || got.ID != tc.want {
 			t.Errorf("ID from %s = %q, %v; want %q, ok %v", tc.in, got.ID, err, tc.want, tc.ok)
 		}
+	}
+	// A bad ID is a type error naming its field, as encoding/json's own.
+	var h HostRequest
+	err := json.Unmarshal([]byte(`{"GroupIDs":["1",true]}`), &h)
+	var te *json.UnmarshalTypeError
+	if !errors.As(err, &te) || te.Field != "GroupIDs" || te.Value != "true" {
+		t.Errorf("GroupIDs [\"1\",true] error = %#v, want an UnmarshalTypeError of field GroupIDs", err)
 	}
 	b, _ := json.Marshal(Host{ID: "7", GroupIDs: []ID{"a", "8"}})
 	var m map[string]any

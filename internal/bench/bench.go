@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"slices"
 	"time"
+
+	"github.com/otto-automation/otto/internal/testbin"
 )
 
 // Options say what Run does. The zero value of a mode's field turns the
@@ -96,7 +98,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		opts.RotateParallel = 16
 	}
 	if opts.PerFrameN > 0 && !PerFrameBuilt {
-		return nil, fmt.Errorf("bench: the per-frame sweep needs otto-bench built with -tags %s (make bench does; see internal/testbin.Tag), or no per-frame sweep (--per-frame-n 0)", testTag)
+		return nil, fmt.Errorf("bench: the per-frame sweep needs otto-bench built with -tags %s (make bench does; see internal/testbin.Tag), or no per-frame sweep (--per-frame-n 0)", testbin.Tag)
 	}
 	b := &Bench{opts: opts, out: opts.Out, report: newReport()}
 	dir := opts.Dir
@@ -126,7 +128,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	}
 	b.ottoTest = opts.OttoTest
 	if b.ottoTest == "" && opts.PerFrameN > 0 {
-		b.logf("building otto -tags %s, for the per-frame sweep", testTag)
+		b.logf("building otto -tags %s, for the per-frame sweep", testbin.Tag)
 		bin, err := BuildOttoTest(ctx, dir)
 		if err != nil {
 			return nil, err

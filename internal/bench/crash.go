@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/otto-automation/otto/internal/apitype"
 )
 
 // CrashReport is what the crash test found.
@@ -101,7 +103,11 @@ func (r *rig) restart(ctx context.Context) error {
 	if err := r.srv.restart(ctx); err != nil {
 		return err
 	}
-	r.api = r.api.withBase(r.srv.url)
+	api, err := r.api.withBase(r.srv.url)
+	if err != nil {
+		return err
+	}
+	r.api = api
 	return nil
 }
 
@@ -114,7 +120,7 @@ func (b *Bench) crashFanOut(ctx context.Context, r *rig, rep *CrashReport) error
 	if err != nil {
 		return err
 	}
-	before, err := r.api.hosts(ctx)
+	before, err := r.api.Hosts(ctx)
 	if err != nil {
 		return err
 	}
@@ -122,8 +128,8 @@ func (b *Bench) crashFanOut(ctx context.Context, r *rig, rep *CrashReport) error
 	// acknowledged.
 	var (
 		mu     sync.Mutex
-		runIDs []int64
-		groups []int64
+		runIDs []apitype.ID
+		groups []apitype.ID
 	)
 	firstAck := make(chan struct{})
 	var once sync.Once
@@ -136,7 +142,7 @@ func (b *Bench) crashFanOut(ctx context.Context, r *rig, rep *CrashReport) error
 			if i == 0 {
 				id = fast.ID
 			}
-			bt, err := r.api.startRuns(wctx, id, nil, []int64{r.group.ID})
+			bt, err := r.api.StartRuns(wctx, apitype.RunsRequest{ScriptID: id, GroupIDs: []apitype.ID{r.group.ID}})
 			if err != nil {
 				return // the kill
 			}
@@ -177,39 +183,38 @@ func (b *Bench) crashFanOut(ctx context.Context, r *rig, rep *CrashReport) error
 		return err
 	}
 
-	after, err := r.api.hosts(ctx)
+	after, err := r.api.Hosts(ctx)
 	if err != nil {
 		return err
 	}
-	have := make(map[int64]bool)
+	have := make(map[apitype.ID]bool)
 	for _, h := range after {
 		have[h.ID] = true
 	}
 	for _, h := range before {
 		if !have[h.ID] {
-			rep.problem("host %d (%s) is gone after the restart", h.ID, h.Name)
+			rep.problem("host %s (%s) is gone after the restart", h.ID, h.Name)
 		}
 	}
 	rep.RunsAcked = len(runIDs)
 	for _, id := range runIDs {
-		run, err := r.api.run(ctx, id)
+		run, err := r.api.Run(ctx, string(id))
 		switch {
 		case err != nil:
-			rep.problem("acknowledged run %d: %v", id, err)
-		case run.State == "done":
+			rep.problem("acknowledged run %s: %v", id, err)
+		case run.State == apitype.RunDone:
 			rep.RunsDone++
-		case run.State == "failed" && run.Error == "server stopped during the run":
+		case run.State == apitype.RunFailed && run.Error == "server stopped during the run":
 			rep.RunsFailedStopped++
 		default:
 			rep.RunsOther++
-			rep.problem("run %d after the restart: state %s, error %q", id, run.State, run.Error)
+			rep.problem("run %s after the restart: state %s, error %q", id, run.State, run.Error)
 		}
 	}
 	rep.GroupsAcked = len(groups)
 	for _, id := range groups {
-		var g apiGroup
-		if err := r.api.call(ctx, "GET", "/api/groups/group/"+itoa(id), nil, &g); err != nil {
-			rep.problem("acknowledged group %d: %v", id, err)
+		if _, err := r.api.Group(ctx, string(id)); err != nil {
+			rep.problem("acknowledged group %s: %v", id, err)
 			continue
 		}
 		rep.GroupsFound++
@@ -229,7 +234,7 @@ func (b *Bench) crashFanOut(ctx context.Context, r *rig, rep *CrashReport) error
 func (b *Bench) crashRotation(ctx context.Context, r *rig, rep *CrashReport) error {
 	var (
 		mu    sync.Mutex
-		acked = make(map[int64]string)
+		acked = make(map[apitype.ID]string)
 	)
 	var done atomic.Int64
 	wctx, stop := context.WithCancel(ctx)
@@ -238,7 +243,7 @@ func (b *Bench) crashRotation(ctx context.Context, r *rig, rep *CrashReport) err
 	for range max(1, b.opts.RotateParallel) {
 		wg.Go(func() {
 			for i := range next {
-				psk, err := r.api.rotate(wctx, r.hosts[i].ID)
+				psk, err := r.api.RotatePSK(wctx, string(r.hosts[i].ID))
 				if err == nil {
 					mu.Lock()
 					acked[r.hosts[i].ID] = psk
@@ -307,7 +312,7 @@ func (b *Bench) crashRotation(ctx context.Context, r *rig, rep *CrashReport) err
 	for _, h := range bad {
 		rep.problem("%s: the server's PSK is not the one its client holds", h)
 	}
-	hosts, err := r.api.hosts(ctx)
+	hosts, err := r.api.Hosts(ctx)
 	if err != nil {
 		return err
 	}
@@ -316,7 +321,7 @@ func (b *Bench) crashRotation(ctx context.Context, r *rig, rep *CrashReport) err
 			if h.PSK == psk {
 				rep.RotationsKept++
 			} else {
-				rep.problem("host %d: the acknowledged rotation was lost", h.ID)
+				rep.problem("host %s: the acknowledged rotation was lost", h.ID)
 			}
 		}
 	}

@@ -22,6 +22,9 @@ import (
 	"sync"
 	"text/tabwriter"
 	"time"
+
+	"github.com/otto-automation/otto/internal/apiclient"
+	"github.com/otto-automation/otto/internal/apitype"
 )
 
 // HostileReport is what the fuzzer saw.
@@ -109,9 +112,9 @@ const (
 
 // fuzzTarget is what the fuzzer knows of the server.
 type fuzzTarget struct {
-	api     *apiClient // the fuzz user: an admin the fuzzer never edits
-	hostTCP string     // 127.0.0.1:PORT
-	ids     []int64    // IDs that exist (some of them)
+	api     *apiClient   // the fuzz user: an admin the fuzzer never edits
+	hostTCP string       // 127.0.0.1:PORT
+	ids     []apitype.ID // IDs that exist (some of them)
 	batches []string
 	users   []string // users that may be edited and deleted
 }
@@ -195,8 +198,7 @@ func (b *Bench) hostile(ctx context.Context) (err error) {
 		// Still serving, and still itself.
 		// A 429 is an answer too: the bad credentials at the end throttle
 		// this address, by design.
-		var st map[string]any
-		if err := target.api.call(ctx, "GET", "/api/state", nil, &st); err != nil && statusOf(err) != http.StatusTooManyRequests {
+		if _, err := target.api.State(ctx); err != nil && statusOf(err) != http.StatusTooManyRequests {
 			problems = append(problems, fmt.Sprintf("after the fuzzing, GET /api/state: %v", err))
 		}
 	}
@@ -222,17 +224,17 @@ func seedHostile(ctx context.Context, srv *server) (*fuzzTarget, error) {
 	}
 	t := &fuzzTarget{hostTCP: strings.TrimPrefix(srv.url, "http://"), users: []string{"admin", "viewer1", "nobody", ""}}
 	fuzzPass := newPSK()[:20]
-	if err := admin.call(ctx, "PUT", "/api/users/user", map[string]any{"Username": "fuzz", "Password": fuzzPass, "Role": "admin"}, nil); err != nil {
+	if _, err := admin.CreateUser(ctx, apitype.UserRequest{Username: "fuzz", Password: fuzzPass, Role: apitype.RoleAdmin}); err != nil {
 		return nil, err
 	}
-	if err := admin.call(ctx, "PUT", "/api/users/user", map[string]any{"Username": "viewer1", "Password": newPSK()[:20]}, nil); err != nil {
+	if _, err := admin.CreateUser(ctx, apitype.UserRequest{Username: "viewer1", Password: newPSK()[:20]}); err != nil {
 		return nil, err
 	}
 	if t.api, err = login(ctx, srv.url, "fuzz", fuzzPass); err != nil {
 		return nil, err
 	}
-	add := func(id int64) { t.ids = append(t.ids, id) }
-	var groups []int64
+	add := func(id apitype.ID) { t.ids = append(t.ids, id) }
+	var groups []apitype.ID
 	for i := range 3 {
 		g, err := admin.createGroup(ctx, fmt.Sprintf("fuzz-group-%d", i))
 		if err != nil {
@@ -241,7 +243,7 @@ func seedHostile(ctx context.Context, srv *server) (*fuzzTarget, error) {
 		add(g.ID)
 		groups = append(groups, g.ID)
 	}
-	var scripts []int64
+	var scripts []apitype.ID
 	for i := range 3 {
 		s, err := admin.createScript(ctx, fmt.Sprintf("fuzz-script-%d", i), "echo fuzz")
 		if err != nil {
@@ -250,7 +252,7 @@ func seedHostile(ctx context.Context, srv *server) (*fuzzTarget, error) {
 		add(s.ID)
 		scripts = append(scripts, s.ID)
 	}
-	var hosts []int64
+	var hosts []apitype.ID
 	for i := range 4 {
 		port, err := deadPort()
 		if err != nil {
@@ -263,24 +265,24 @@ func seedHostile(ctx context.Context, srv *server) (*fuzzTarget, error) {
 		add(h.ID)
 		hosts = append(hosts, h.ID)
 	}
-	var sch struct{ ID int64 }
-	if err := admin.call(ctx, "PUT", "/api/schedules/schedule", map[string]any{"Name": "fuzz-schedule", "ScriptID": scripts[0],
-		"Scope": map[string]any{"GroupIDs": groups[:1]}, "Pattern": "@yearly"}, &sch); err != nil {
+	sch, err := admin.CreateSchedule(ctx, apitype.ScheduleRequest{Name: "fuzz-schedule", ScriptID: scripts[0],
+		Scope: apitype.Scope{GroupIDs: groups[:1]}, Pattern: "@yearly"})
+	if err != nil {
 		return nil, err
 	}
 	add(sch.ID)
-	var rule struct{ ID int64 }
-	if err := admin.call(ctx, "PUT", "/api/register/rules/rule", map[string]any{"Name": "fuzz-rule", "GroupID": groups[0],
-		"Clauses": []map[string]string{{"Property": "hostname", "Pattern": "^fuzz"}}}, &rule); err != nil {
+	rule, err := admin.CreateRule(ctx, apitype.RegisterRule{Name: "fuzz-rule", GroupID: groups[0],
+		Clauses: []apitype.RegisterClause{{Property: "hostname", Pattern: "^fuzz"}}})
+	if err != nil {
 		return nil, err
 	}
 	add(rule.ID)
-	if id, err := uploadAttachment(ctx, admin, "/etc/fuzz.conf", []byte("fuzz\n")); err == nil {
-		add(id)
-	} else {
-		return nil, err
+	att, err := admin.UploadAttachment(ctx, apiclient.AttachmentUpload{Path: "/etc/fuzz.conf"}, "fuzz.conf", strings.NewReader("fuzz\n"))
+	if err != nil {
+		return nil, fmt.Errorf("uploading an attachment: %w", err)
 	}
-	bt, err := admin.startRuns(ctx, scripts[0], hosts[:2], nil)
+	add(att.ID)
+	bt, err := admin.StartRuns(ctx, apitype.RunsRequest{ScriptID: scripts[0], HostIDs: hosts[:2]})
 	if err != nil {
 		return nil, err
 	}
@@ -301,34 +303,6 @@ func deadPort() (uint32, error) {
 	port := uint32(ln.Addr().(*net.TCPAddr).Port)
 	ln.Close()
 	return port, nil
-}
-
-func uploadAttachment(ctx context.Context, a *apiClient, path string, data []byte) (int64, error) {
-	var body bytes.Buffer
-	mw := multipart.NewWriter(&body)
-	mw.WriteField("Path", path)
-	fw, _ := mw.CreateFormFile("file", filepath.Base(path))
-	fw.Write(data)
-	mw.Close()
-	req, err := http.NewRequestWithContext(ctx, "PUT", a.base+"/api/attachments", &body)
-	if err != nil {
-		return 0, err
-	}
-	req.Header.Set("Content-Type", mw.FormDataContentType())
-	req.Header.Set("X-OTTO-USERNAME", a.user)
-	req.Header.Set("X-OTTO-API-KEY", a.key)
-	resp, err := a.hc.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	var env envelope
-	json.NewDecoder(resp.Body).Decode(&env)
-	var att struct{ ID int64 }
-	if resp.StatusCode != http.StatusOK || json.Unmarshal(env.Data, &att) != nil {
-		return 0, fmt.Errorf("uploading an attachment: %d %s", resp.StatusCode, env.Error.Message)
-	}
-	return att.ID, nil
 }
 
 // fuzzer is one worker's state.
@@ -385,7 +359,7 @@ func (f *fuzzer) fill(pattern string) string {
 		default:
 			switch f.rnd.IntN(6) {
 			case 0, 1, 2:
-				v = itoa(f.t.ids[f.rnd.IntN(len(f.t.ids))])
+				v = url.PathEscape(string(f.t.ids[f.rnd.IntN(len(f.t.ids))]))
 			case 3:
 				v = f.pick("0", "-1", "9223372036854775807", "9223372036854775808", "1e3", "0x10", "007", " 1")
 			case 4:
@@ -524,16 +498,16 @@ var fuzzMethods = []string{"GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPT
 // route sends a request to a documented route with a random JSON body.
 func (f *fuzzer) route(ctx context.Context) {
 	rt := apiRoutes[f.rnd.IntN(len(apiRoutes))]
-	if rt.pattern == "/api/login" || strings.HasSuffix(rt.pattern, "/stream") || rt.pattern == "/api/action/async" {
+	if rt.Pattern == "/api/login" || strings.HasSuffix(rt.Pattern, "/stream") || rt.Pattern == "/api/action/async" {
 		// Logins throttle (bad creds come at the end); streams have their
 		// own kind.
 		rt = apiRoutes[2]
 	}
-	method := rt.method
+	method := rt.Method
 	if f.rnd.IntN(8) == 0 {
 		method = fuzzMethods[f.rnd.IntN(len(fuzzMethods))]
 	}
-	path := f.fill(rt.pattern)
+	path := f.fill(rt.Pattern)
 	if f.rnd.IntN(5) == 0 {
 		q := url.Values{}
 		for range 1 + f.rnd.IntN(3) {
@@ -567,9 +541,9 @@ func (f *fuzzer) garbagePath(ctx context.Context) {
 	case 0:
 		path = "/api/" + url.PathEscape(f.str())
 	case 1:
-		path = strings.Replace(rt.pattern, "/api/", "/api//", 1)
+		path = strings.Replace(rt.Pattern, "/api/", "/api//", 1)
 	case 2:
-		path = f.fill(rt.pattern) + "/" + url.PathEscape(f.str())
+		path = f.fill(rt.Pattern) + "/" + url.PathEscape(f.str())
 	case 3:
 		path = "/api/" + strings.Repeat("a/", 2000+f.rnd.IntN(4000))
 	case 4:
@@ -588,10 +562,10 @@ func (f *fuzzer) garbagePath(ctx context.Context) {
 }
 
 // writeRoutes are the routes that take a body.
-func writeRoutes() []apiRoute {
-	var out []apiRoute
+func writeRoutes() []apitype.Route {
+	var out []apitype.Route
 	for _, rt := range apiRoutes {
-		if rt.method != "GET" && rt.pattern != "/api/login" && rt.pattern != "/api/action/async" {
+		if rt.Method != "GET" && rt.Pattern != "/api/login" && rt.Pattern != "/api/action/async" {
 			out = append(out, rt)
 		}
 	}
@@ -609,11 +583,11 @@ func (f *fuzzer) badJSON(ctx context.Context) {
 		`{"Environment": [{"Key": "", "Value": "x"}]}`, `{"Scope": {"HostIDs": [-1]}}`, `{"Pattern": "61 * * * *"}`,
 	}
 	body := []byte(bodies[f.rnd.IntN(len(bodies))])
-	path := f.fill(rt.pattern)
-	req, _ := http.NewRequest(rt.method, "http://"+f.t.hostTCP+path, bytes.NewReader(body))
+	path := f.fill(rt.Pattern)
+	req, _ := http.NewRequest(rt.Method, "http://"+f.t.hostTCP+path, bytes.NewReader(body))
 	req.Header.Set("Content-Type", f.pick("application/json", "text/plain", "multipart/form-data; boundary=x", ""))
 	f.headers(req)
-	f.send(ctx, "bad-json", req, describe(rt.method, path, body))
+	f.send(ctx, "bad-json", req, describe(rt.Method, path, body))
 }
 
 // hugeBody sends a body far over the JSON limit.
@@ -627,11 +601,11 @@ func (f *fuzzer) hugeBody(ctx context.Context) {
 	} else {
 		body = bytes.Repeat([]byte{'['}, n)
 	}
-	path := f.fill(rt.pattern)
-	req, _ := http.NewRequest(rt.method, "http://"+f.t.hostTCP+path, bytes.NewReader(body))
+	path := f.fill(rt.Pattern)
+	req, _ := http.NewRequest(rt.Method, "http://"+f.t.hostTCP+path, bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	f.headers(req)
-	f.send(ctx, "huge-body", req, describe(rt.method, path, body))
+	f.send(ctx, "huge-body", req, describe(rt.Method, path, body))
 }
 
 // multipartBody sends an attachment form, well-formed or not.
@@ -679,7 +653,7 @@ func (f *fuzzer) badCreds(ctx context.Context) {
 		req.Header.Set("X-OTTO-PROTO-VERSION", f.pick("2", "1", "", f.str()))
 	default:
 		rt := apiRoutes[f.rnd.IntN(len(apiRoutes))]
-		req, _ = http.NewRequest(rt.method, "http://"+f.t.hostTCP+f.fill(rt.pattern), nil)
+		req, _ = http.NewRequest(rt.Method, "http://"+f.t.hostTCP+f.fill(rt.Pattern), nil)
 		req.Header.Set("X-OTTO-USERNAME", f.pick("fuzz", "admin", "", f.str()))
 		req.Header.Set("X-OTTO-API-KEY", f.pick("", "x", strings.Repeat("0", 64), f.str()))
 	}

@@ -7,14 +7,14 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/otto-automation/otto/internal/testbin"
 )
 
 // Timeouts of the server process.
@@ -28,37 +28,24 @@ const (
 )
 
 // The server's per-frame knob, which only a build with -tags ottotest has
-// (internal/testbin.Tag documents it; not imported, so that this package
-// links neither the server nor package testing): the variable, and the
-// line the server logs when it is on.
+// (testbin.Tag): the variable, and the line the server logs when it is on.
 const (
 	envDerivePerFrame = "OTTO_BENCH_DERIVE_PER_FRAME"
 	logDerivePerFrame = "deriving the key for every frame"
 )
 
-// testTag is the build tag of otto's test knobs (internal/testbin.Tag).
-const testTag = "ottotest"
-
 // BuildOtto builds the otto binary into dir and returns its path, as a
-// release is built: CGO_ENABLED=0, -trimpath.
+// release is built (testbin.Build).
 func BuildOtto(ctx context.Context, dir string) (string, error) {
-	return buildOtto(ctx, filepath.Join(dir, "otto"))
+	bin := filepath.Join(dir, "otto")
+	return bin, testbin.Build(ctx, bin, "")
 }
 
 // BuildOttoTest is BuildOtto with -tags ottotest, for a server with the
 // per-frame knob: the release binary plus the test knobs.
 func BuildOttoTest(ctx context.Context, dir string) (string, error) {
-	return buildOtto(ctx, filepath.Join(dir, "otto-"+testTag), "-tags", testTag)
-}
-
-func buildOtto(ctx context.Context, bin string, flags ...string) (string, error) {
-	args := append(append([]string{"build", "-trimpath"}, flags...), "-o", bin, "github.com/otto-automation/otto")
-	cmd := exec.CommandContext(ctx, "go", args...)
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("building otto %s: %w\n%s", strings.Join(flags, " "), err, out)
-	}
-	return bin, nil
+	bin := filepath.Join(dir, "otto-"+testbin.Tag)
+	return bin, testbin.Build(ctx, bin, testbin.Tag)
 }
 
 // serverOptions change how a server starts.
@@ -78,10 +65,10 @@ type server struct {
 	password string
 	opts     serverOptions
 
-	cmd  *exec.Cmd
+	proc *testbin.Proc
 	pid  int
 	url  string
-	done chan struct{} // closed when the process was reaped
+	done <-chan struct{} // closed when the process was reaped
 
 	started time.Time // when the process started
 
@@ -89,7 +76,6 @@ type server struct {
 	panics []string // log lines that mention a panic
 	sweeps int      // background sweeps logged ("heartbeat sweep done")
 	derive bool     // the server logged that it derives the key per frame
-	exit   error    // the process's exit, once done
 }
 
 // startServer starts "otto server" on dataDir with a random port on
@@ -110,47 +96,25 @@ func (s *server) start(ctx context.Context) error {
 		logFile.Close()
 		return err
 	}
-	cmd := exec.Command(s.otto, "server", "--data-dir", s.dataDir, "--listen", "127.0.0.1:0")
-	cmd.Env = []string{
+	env := []string{
 		"PATH=" + os.Getenv("PATH"),
 		"HOME=" + filepath.Dir(s.dataDir),
-		"OTTO_ADMIN_PASSWORD=" + s.password,
+		testbin.AdminPasswordVar + "=" + s.password,
 	}
 	if s.opts.perFrame {
-		cmd.Env = append(cmd.Env, envDerivePerFrame+"=1")
+		env = append(env, envDerivePerFrame+"=1")
 	}
-	cmd.Env = append(cmd.Env, s.opts.env...)
-	cmd.Stdout = logFile
-	cmd.Stderr = pw
-	// The server dies with this process even when it is killed: the
-	// parent-death signal fires when the thread that started the child
-	// ends, so the start happens on a locked thread that lives until the
-	// server was reaped.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	s.cmd = cmd
-	s.done = make(chan struct{})
-	started := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread() // never unlocked: the thread ends with this goroutine
-		if err := cmd.Start(); err != nil {
-			started <- err
-			return
-		}
-		started <- nil
-		err := cmd.Wait()
-		s.mu.Lock()
-		s.exit = err
-		s.mu.Unlock()
-		close(s.done)
-	}()
-	err = <-started
+	env = append(env, s.opts.env...)
+	// The server dies with this process even when it is killed.
+	p, err := testbin.Start(s.otto, testbin.ServerArgs(s.dataDir, "127.0.0.1:0"),
+		testbin.Options{Env: env, Stdout: logFile, Stderr: pw, DieWithParent: true})
 	pw.Close()
 	if err != nil {
 		pr.Close()
 		logFile.Close()
-		return fmt.Errorf("starting otto server: %w", err)
+		return err
 	}
-	s.pid = cmd.Process.Pid
+	s.proc, s.pid, s.done = p, p.Pid, p.Done()
 	s.started = time.Now()
 
 	listening := make(chan string, 1)
@@ -162,12 +126,10 @@ func (s *server) start(ctx context.Context) error {
 		for sc.Scan() {
 			line := sc.Text()
 			fmt.Fprintln(logFile, line)
-			if strings.Contains(line, "msg=listening") {
-				if u := logField(line, "url"); u != "" {
-					select {
-					case listening <- u:
-					default:
-					}
+			if m := testbin.ServerListening.FindStringSubmatch(line); m != nil {
+				select {
+				case listening <- m[2]:
+				default:
 				}
 			}
 			if strings.Contains(line, logDerivePerFrame) {
@@ -200,7 +162,7 @@ func (s *server) start(ctx context.Context) error {
 		s.mu.Unlock()
 		if s.opts.perFrame && !derive {
 			s.kill()
-			return fmt.Errorf("otto server %s does not derive the key per frame (no %q in its log): build it with -tags %s", s.otto, logDerivePerFrame, testTag)
+			return fmt.Errorf("otto server %s does not derive the key per frame (no %q in its log): build it with -tags %s", s.otto, logDerivePerFrame, testbin.Tag)
 		}
 		return nil
 	case <-s.done:
@@ -214,31 +176,11 @@ func (s *server) start(ctx context.Context) error {
 	}
 }
 
-// logField returns the value of key=value in a slog text line.
-func logField(line, key string) string {
-	for _, f := range strings.Fields(line) {
-		if v, ok := strings.CutPrefix(f, key+"="); ok {
-			return strings.Trim(v, `"`)
-		}
-	}
-	return ""
-}
-
-func (s *server) exitErr() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.exit
-}
+// exitErr is the process's exit, once done.
+func (s *server) exitErr() error { return s.proc.Err() }
 
 // alive reports whether the process still runs.
-func (s *server) alive() bool {
-	select {
-	case <-s.done:
-		return false
-	default:
-		return true
-	}
-}
+func (s *server) alive() bool { return !s.proc.Exited() }
 
 // backgroundSweeps is how many sweeps the server ran on its own.
 func (s *server) backgroundSweeps() int {
@@ -255,30 +197,18 @@ func (s *server) panicLines() []string {
 }
 
 // kill sends SIGKILL and waits for the process to be reaped.
-func (s *server) kill() {
-	if s.cmd == nil || s.cmd.Process == nil {
-		return
-	}
-	s.cmd.Process.Signal(syscall.SIGKILL)
-	<-s.done
-}
+func (s *server) kill() { s.proc.Kill() }
 
 // stop sends SIGTERM, and SIGKILL if the server has not stopped within
 // serverStopTimeout. It reports an exit other than a clean one.
 func (s *server) stop() error {
-	if s.cmd == nil || s.cmd.Process == nil || !s.alive() {
+	if s.proc == nil || !s.alive() {
 		return nil
 	}
-	s.cmd.Process.Signal(syscall.SIGTERM)
-	t := time.NewTimer(serverStopTimeout)
-	defer t.Stop()
-	select {
-	case <-s.done:
-		return s.exitErr()
-	case <-t.C:
-		s.kill()
+	if !s.proc.Stop(syscall.SIGTERM, false, serverStopTimeout) {
 		return fmt.Errorf("otto server did not stop within %s of SIGTERM; killed", serverStopTimeout)
 	}
+	return s.exitErr()
 }
 
 // restart starts the server again on the same data directory (after a

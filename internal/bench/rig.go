@@ -11,6 +11,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/otto-automation/otto/internal/apitype"
 )
 
 // registerParallel is how many hosts are added through the API at once.
@@ -30,9 +32,9 @@ type rig struct {
 	srv    *server
 	api    *apiClient
 	fleet  *fleet
-	group  apiGroup
-	hosts  []apiHost // hosts[i] is fleet.clients[i]
-	byID   map[int64]*benchClient
+	group  apitype.Group
+	hosts  []apitype.Host // hosts[i] is fleet.clients[i]
+	byID   map[apitype.ID]*benchClient
 	report *Report
 	logs   *os.File // the clients' log, with --verbose
 
@@ -124,8 +126,8 @@ func (b *Bench) newRig(ctx context.Context, name string, n int, ro rigOptions) (
 
 // register adds every client as a host, registerParallel at once.
 func (r *rig) register(ctx context.Context) error {
-	r.hosts = make([]apiHost, r.n)
-	r.byID = make(map[int64]*benchClient, r.n)
+	r.hosts = make([]apitype.Host, r.n)
+	r.byID = make(map[apitype.ID]*benchClient, r.n)
 	m := startMeter(r.srv.pid)
 	t0 := time.Now()
 	lat := make([]time.Duration, r.n)
@@ -186,7 +188,7 @@ func (r *rig) warmUp(ctx context.Context) error {
 	m := startMeter(r.srv.pid)
 	t0 := time.Now()
 	var sweeps, rotated int
-	var last apiSweep
+	var last apitype.SweepResult
 	for sweeps < maxWarmupSweeps {
 		res, err := r.api.sweep(ctx)
 		if err != nil {
@@ -253,7 +255,7 @@ func (r *rig) inSync(ctx context.Context) ([]string, error) {
 				return nil, err
 			}
 		}
-		hosts, err := r.api.hosts(ctx)
+		hosts, err := r.api.Hosts(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -264,7 +266,7 @@ func (r *rig) inSync(ctx context.Context) ([]string, error) {
 				continue
 			}
 			if held, err := c.currentPSK(); err != nil || held != h.PSK {
-				bad = append(bad, fmt.Sprintf("host %d (%s)", h.ID, h.Name))
+				bad = append(bad, fmt.Sprintf("host %s (%s)", h.ID, h.Name))
 			}
 		}
 		if len(bad) == 0 {

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/otto-automation/otto/internal/apitype"
 )
 
 // Scale's scripts, run with /bin/sh.
@@ -133,13 +135,13 @@ func (b *Bench) sweep(ctx context.Context, r *rig, name string) (Phase, time.Dur
 	if err != nil {
 		return Phase{}, 0, fmt.Errorf("%s: %w", name, err)
 	}
-	sts, err := r.api.statuses(ctx)
+	sts, err := r.api.Heartbeats(ctx)
 	if err != nil {
 		return Phase{}, 0, err
 	}
 	var lat []time.Duration
 	for _, h := range r.hosts {
-		st, ok := sts[itoa(h.ID)]
+		st, ok := sts[string(h.ID)]
 		if ok && st.IsReachable && !st.LastReply.Before(st.LastAttempt) {
 			lat = append(lat, st.LastReply.Sub(st.LastAttempt))
 		}
@@ -162,7 +164,7 @@ func (b *Bench) runTrue(ctx context.Context, r *rig) error {
 	for range b.opts.Repeat {
 		m := startMeter(r.srv.pid)
 		t0 := time.Now()
-		res, runs, err := r.batch(ctx, s.ID, nil, []int64{r.group.ID})
+		res, runs, err := r.batch(ctx, apitype.RunsRequest{ScriptID: s.ID, GroupIDs: []apitype.ID{r.group.ID}})
 		wall := time.Since(t0)
 		u := m.end()
 		if err != nil {
@@ -171,7 +173,7 @@ func (b *Bench) runTrue(ctx context.Context, r *rig) error {
 		var lat []time.Duration
 		ok := 0
 		for _, run := range res.Done {
-			if run.State == "done" && run.Success {
+			if run.State == apitype.RunDone && run.Success {
 				ok++
 			}
 			lat = append(lat, run.Duration)
@@ -194,19 +196,19 @@ func (b *Bench) runTrue(ctx context.Context, r *rig) error {
 func firstRunError(res batchResult) string {
 	for _, run := range res.Done {
 		if !run.Success {
-			return fmt.Sprintf("; run %d: state %s, exit %d, error %q", run.ID, run.State, run.ExitCode, run.Error)
+			return fmt.Sprintf("; run %s: state %s, exit %d, error %q", run.ID, run.State, run.ExitCode, run.Error)
 		}
 	}
 	return ""
 }
 
-// batch starts a script on hosts or groups and follows the batch's stream
+// batch starts the runs req asks for and follows the batch's stream
 // to its end. It returns what the stream showed and the number of runs
 // started.
-func (r *rig) batch(ctx context.Context, scriptID int64, hostIDs, groupIDs []int64) (batchResult, int, error) {
+func (r *rig) batch(ctx context.Context, req apitype.RunsRequest) (batchResult, int, error) {
 	ctx, cancel := context.WithTimeout(ctx, batchTimeout)
 	defer cancel()
-	bt, err := r.api.startRuns(ctx, scriptID, hostIDs, groupIDs)
+	bt, err := r.api.StartRuns(ctx, req)
 	if err != nil {
 		return batchResult{}, 0, err
 	}
@@ -231,13 +233,13 @@ func (b *Bench) runMiB(ctx context.Context, r *rig) error {
 	if err != nil {
 		return err
 	}
-	ids := make([]int64, k)
+	ids := make([]apitype.ID, k)
 	for i := range k {
 		ids[i] = r.hosts[i].ID
 	}
 	m := startMeter(r.srv.pid)
 	t0 := time.Now()
-	res, runs, err := r.batch(ctx, s.ID, ids, nil)
+	res, runs, err := r.batch(ctx, apitype.RunsRequest{ScriptID: s.ID, HostIDs: ids})
 	wall := time.Since(t0)
 	u := m.end()
 	if err != nil {
@@ -248,13 +250,13 @@ func (b *Bench) runMiB(ctx context.Context, r *rig) error {
 	var bad []string
 	for id, run := range res.Done {
 		lat = append(lat, run.Duration)
-		full, err := r.api.run(ctx, id)
+		full, err := r.api.Run(ctx, string(id))
 		switch {
 		case err != nil:
 			return err
 		case !full.Success || len(full.Stdout) != mib || full.Truncated || res.Output[id] != mib:
 			if len(bad) < 3 {
-				bad = append(bad, fmt.Sprintf("run %d: state %s, stored %d bytes, streamed %d, truncated %v, error %q",
+				bad = append(bad, fmt.Sprintf("run %s: state %s, stored %d bytes, streamed %d, truncated %v, error %q",
 					id, full.State, len(full.Stdout), res.Output[id], full.Truncated, full.Error))
 			}
 		default:
@@ -290,7 +292,7 @@ func (b *Bench) rotateAll(ctx context.Context, r *rig) error {
 		wg.Go(func() {
 			for i := range next {
 				t := time.Now()
-				psks[i], errs[i] = r.api.rotate(ctx, r.hosts[i].ID)
+				psks[i], errs[i] = r.api.RotatePSK(ctx, string(r.hosts[i].ID))
 				lat[i] = time.Since(t)
 			}
 		})

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"text/tabwriter"
 	"time"
+
+	"github.com/otto-automation/otto/internal/apitype"
 )
 
 // SoakReport is what the soak measured.
@@ -174,7 +176,7 @@ func (b *Bench) soak(ctx context.Context) (err error) {
 				return
 			case <-t.C:
 			}
-			res, runs, err := r.batch(sctx, script.ID, nil, []int64{r.group.ID})
+			res, runs, err := r.batch(sctx, apitype.RunsRequest{ScriptID: script.ID, GroupIDs: []apitype.ID{r.group.ID}})
 			if sctx.Err() != nil {
 				return
 			}
@@ -316,7 +318,7 @@ func (b *Bench) soakRequest(ctx context.Context, r *rig, rnd *rand.Rand, load *s
 		load.add(what, time.Since(t), err)
 	}
 	get := func(path string) {
-		timed("GET "+path, func() error { return r.api.call(ctx, "GET", path, nil, nil) })
+		timed("GET "+path, func() error { return r.api.Do(ctx, "GET", path, nil, nil) })
 	}
 	switch p := rnd.IntN(100); {
 	case p < 30:
@@ -332,29 +334,31 @@ func (b *Bench) soakRequest(ctx context.Context, r *rig, rnd *rand.Rand, load *s
 	case p < 90:
 		get("/api/state")
 	case p < 96:
-		var g apiGroup
+		var g apitype.Group
 		name := fmt.Sprintf("soak-%d-%d", worker, seq)
 		timed("PUT /api/groups/group", func() error {
 			var err error
 			g, err = r.api.createGroup(ctx, name)
 			return err
 		})
-		if g.ID == 0 {
+		if g.ID == "" {
 			return
 		}
 		timed("POST /api/groups/group/{id}", func() error {
-			return r.api.call(ctx, "POST", "/api/groups/group/"+itoa(g.ID), map[string]any{"Name": name + "-renamed"}, nil)
+			_, err := r.api.EditGroup(ctx, string(g.ID), apitype.GroupRequest{Name: name + "-renamed"})
+			return err
 		})
 		timed("DELETE /api/groups/group/{id}", func() error {
-			return r.api.call(ctx, "DELETE", "/api/groups/group/"+itoa(g.ID), nil, nil)
+			return r.api.DeleteGroup(ctx, string(g.ID))
 		})
 	default:
 		h := r.hosts[rnd.IntN(len(r.hosts))]
 		timed("POST /api/hosts/host/{id}", func() error {
-			return r.api.call(ctx, "POST", "/api/hosts/host/"+itoa(h.ID), map[string]any{
-				"Name": h.Name, "Address": h.Address, "Port": h.Port, "GroupIDs": h.GroupIDs,
-				"Environment": []map[string]any{{"Key": "SOAK", "Value": strconv.Itoa(seq)}},
-			}, nil)
+			_, err := r.api.EditHost(ctx, string(h.ID), apitype.HostRequest{
+				Name: h.Name, Address: h.Address, Port: h.Port, GroupIDs: h.GroupIDs,
+				Environment: []apitype.Variable{{Key: "SOAK", Value: strconv.Itoa(seq)}},
+			})
+			return err
 		})
 	}
 }

@@ -1,10 +1,7 @@
 package client
 
 import (
-	"bytes"
 	"context"
-	"crypto/tls"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -17,8 +14,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/otto-automation/otto/internal/apiclient"
 	"github.com/otto-automation/otto/internal/exec"
 	"github.com/otto-automation/otto/internal/sysinfo"
+	"github.com/otto-automation/otto/internal/version"
 	"github.com/otto-automation/otto/internal/wire"
 )
 
@@ -37,7 +36,7 @@ const (
 
 // registration is a self-registration to perform.
 type registration struct {
-	url         string // PUT here
+	server      string // the server's URL, without a trailing slash
 	key         string
 	port        uint16
 	noTLSVerify bool
@@ -71,22 +70,12 @@ func registrationFromEnv(getenv func(string) string) (*registration, error) {
 	if !strings.HasPrefix(base, "https://") && !strings.HasPrefix(base, "http://") {
 		return nil, fmt.Errorf("%s=%q: use an http:// or https:// URL, or host[:port] for https", envRegisterHost, host)
 	}
-	r.url = base + "/api/register"
+	r.server = base
 	return r, nil
 }
 
 func envTrue(v string) bool {
 	return v != "" && v != "0" && !strings.EqualFold(v, "false")
-}
-
-// envelope is the server's JSON answer.
-type envelope struct {
-	Code  int `json:"code"`
-	Error struct {
-		Code    int    `json:"code"`
-		Message string `json:"message"`
-	} `json:"error"`
-	Data json.RawMessage `json:"data"`
 }
 
 // register registers this host with the server. It returns the server's
@@ -96,7 +85,7 @@ func register(ctx context.Context, r *registration) (wire.RegisterResponse, stri
 	// A property that cannot be read is sent empty: the server may still
 	// take the host, and refusing to register would strand it.
 	info, _ := sysinfo.Get()
-	body, err := json.Marshal(wire.RegisterRequest{
+	req := wire.RegisterRequest{
 		Key:  r.key,
 		Port: uint32(r.port),
 		Properties: wire.RegisterRequestProperties{
@@ -106,10 +95,17 @@ func register(ctx context.Context, r *registration) (wire.RegisterResponse, stri
 			DistributionName:    info.DistributionName,
 			DistributionVersion: info.DistributionVersion,
 		},
+	}
+	cl, err := apiclient.New(r.server, apiclient.Options{
+		Insecure:  r.noTLSVerify,
+		UserAgent: "otto-client/" + version.Version,
+		Header:    http.Header{wire.RegisterProtoHeader: {strconv.FormatUint(uint64(wire.ProtocolVersion), 10)}},
+		MaxAnswer: maxRegisterReplyMB << 20,
 	})
 	if err != nil {
-		return wire.RegisterResponse{}, "", err
+		return wire.RegisterResponse{}, "", fmt.Errorf("registering with %s: %w", r.server, err)
 	}
+	defer cl.CloseIdleConnections()
 
 	var local net.Addr
 	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
@@ -117,45 +113,16 @@ func register(ctx context.Context, r *registration) (wire.RegisterResponse, stri
 	})
 	ctx, cancel := context.WithTimeout(ctx, registerTimeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut, r.url, bytes.NewReader(body))
-	if err != nil {
-		return wire.RegisterResponse{}, "", fmt.Errorf("registering with %s: %w", r.url, err)
-	}
-	req.Header.Set(wire.RegisterProtoHeader, strconv.FormatUint(uint64(wire.ProtocolVersion), 10))
-	req.Header.Set("Content-Type", "application/json")
-
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	if r.noTLSVerify {
-		tr.TLSClientConfig = &tls.Config{InsecureSkipVerify: true}
-	}
-	defer tr.CloseIdleConnections()
-	resp, err := (&http.Client{Transport: tr}).Do(req)
-	if err != nil {
-		return wire.RegisterResponse{}, "", fmt.Errorf("registering with %s: %w", r.url, err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxRegisterReplyMB<<20))
-	if err != nil {
-		return wire.RegisterResponse{}, "", fmt.Errorf("registering with %s: reading the answer: %w", r.url, err)
-	}
-	var env envelope
-	jsonErr := json.Unmarshal(data, &env)
-	if resp.StatusCode != http.StatusOK {
-		msg := env.Error.Message
-		if jsonErr != nil || msg == "" {
-			msg = strings.TrimSpace(string(data[:min(len(data), 200)]))
-		}
-		return wire.RegisterResponse{}, "", fmt.Errorf("registering with %s: the server answered %s: %s", r.url, resp.Status, msg)
-	}
 	var rr wire.RegisterResponse
-	if jsonErr == nil {
-		jsonErr = json.Unmarshal(env.Data, &rr)
-	}
-	if jsonErr != nil {
-		return wire.RegisterResponse{}, "", fmt.Errorf("registering with %s: the answer is not a registration: %v", r.url, jsonErr)
+	if err := cl.Do(ctx, http.MethodPut, "/api/register", req, &rr); err != nil {
+		var ae *apiclient.Error
+		if errors.As(err, &ae) {
+			return wire.RegisterResponse{}, "", fmt.Errorf("registering with %s: the server answered %d: %s", r.server, ae.Status, ae.Message)
+		}
+		return wire.RegisterResponse{}, "", fmt.Errorf("registering with %s: %w", r.server, err)
 	}
 	if rr.PSK == "" {
-		return wire.RegisterResponse{}, "", fmt.Errorf("registering with %s: the server answered without a PSK", r.url)
+		return wire.RegisterResponse{}, "", fmt.Errorf("registering with %s: the server answered without a PSK", r.server)
 	}
 	return rr, listenAddrFor(local, r.port), nil
 }
@@ -174,7 +141,7 @@ func listenAddrFor(local net.Addr, port uint16) string {
 // selfRegister registers, writes the config with the PSK the server gave,
 // and runs the server's first-run scripts one after the other.
 func selfRegister(ctx context.Context, log *slog.Logger, r *registration, configPath string, stdout io.Writer) error {
-	log.Info("registering", slog.String("url", r.url))
+	log.Info("registering", slog.String("url", r.server))
 	rr, listen, err := register(ctx, r)
 	if err != nil {
 		return err
@@ -186,7 +153,7 @@ func selfRegister(ctx context.Context, log *slog.Logger, r *registration, config
 	if err := SaveConfig(configPath, cfg); err != nil {
 		return fmt.Errorf("registered, but %w", err)
 	}
-	fmt.Fprintf(stdout, "registered with %s; wrote %s (listening on %s)\n", strings.TrimSuffix(r.url, "/api/register"), configPath, listen)
+	fmt.Fprintf(stdout, "registered with %s; wrote %s (listening on %s)\n", r.server, configPath, listen)
 	log.Info("registered", slog.String(keyConfig, configPath), slog.String(keyAddr, listen))
 
 	failed := 0

@@ -184,9 +184,9 @@ func TestRegistrationFromEnv(t *testing.T) {
 		{map[string]string{}, "", ""},
 		{map[string]string{envRegisterHost: "otto.example.com"}, "", "REGISTER_KEY is not"},
 		{map[string]string{envRegisterKey: "k"}, "", "REGISTER_HOST is not"},
-		{map[string]string{envRegisterHost: "otto.example.com", envRegisterKey: "k"}, "https://otto.example.com/api/register", ""},
-		{map[string]string{envRegisterHost: "otto.example.com:8443/", envRegisterKey: "k"}, "https://otto.example.com:8443/api/register", ""},
-		{map[string]string{envRegisterHost: "http://10.0.0.1:8080", envRegisterKey: "k"}, "http://10.0.0.1:8080/api/register", ""},
+		{map[string]string{envRegisterHost: "otto.example.com", envRegisterKey: "k"}, "https://otto.example.com", ""},
+		{map[string]string{envRegisterHost: "otto.example.com:8443/", envRegisterKey: "k"}, "https://otto.example.com:8443", ""},
+		{map[string]string{envRegisterHost: "http://10.0.0.1:8080", envRegisterKey: "k"}, "http://10.0.0.1:8080", ""},
 		{map[string]string{envRegisterHost: "ftp://x", envRegisterKey: "k"}, "", "http:// or https://"},
 		{map[string]string{envRegisterHost: "x", envRegisterKey: "k", envClientPort: "70000"}, "", "OTTO_CLIENT_PORT"},
 	}
@@ -201,7 +201,7 @@ func TestRegistrationFromEnv(t *testing.T) {
 			t.Errorf("registrationFromEnv(%v) = %v", tt.env, err)
 		case tt.wantURL == "" && r != nil:
 			t.Errorf("registrationFromEnv(%v) = %+v, want none", tt.env, r)
-		case tt.wantURL != "" && (r == nil || r.url != tt.wantURL || r.port != 12444):
+		case tt.wantURL != "" && (r == nil || r.server != tt.wantURL || r.port != 12444):
 			t.Errorf("registrationFromEnv(%v) = %+v, want URL %s and port 12444", tt.env, r, tt.wantURL)
 		}
 	}

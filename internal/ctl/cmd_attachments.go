@@ -2,19 +2,18 @@ package ctl
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
-	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/otto-automation/otto/internal/apiclient"
+	"github.com/otto-automation/otto/internal/apitype"
 )
 
 func newAttachmentsCommand() *cli.Command {
@@ -113,30 +112,30 @@ func runAttachmentsLs(ctx context.Context, g *globals, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	var atts []Attachment
-	if err := cl.get(ctx, "/api/attachments", nil, &atts); err != nil {
+	atts, err := cl.Attachments(ctx)
+	if err != nil {
 		return err
 	}
 	switch {
 	case g.json:
-		return writeJSON(out, nonNil(atts))
+		return writeJSON(out, atts)
 	case g.quiet:
 		return writeIDs(out, idsOf(atts, attachmentKind())...)
 	}
 	return renderAttachments(out, atts, g)
 }
 
-func fmtOwner(o RunAs) string {
+func fmtOwner(o apitype.RunAs) string {
 	if o.Inherit {
 		return "script's user"
 	}
 	return fmt.Sprintf("%d:%d", o.UID, o.GID)
 }
 
-func renderAttachments(w io.Writer, atts []Attachment, g *globals) error {
+func renderAttachments(w io.Writer, atts []apitype.Attachment, g *globals) error {
 	t := newTable(w, "ID", "NAME", "PATH", "MODE", "OWNER", "SIZE", "MODIFIED")
 	for _, a := range atts {
-		t.row(fmt.Sprint(a.ID), a.Name, a.Path, fmtMode(a.Mode), fmtOwner(a.Owner), fmtSize(a.Size), fmtTime(a.Modified, g.loc))
+		t.row(string(a.ID), a.Name, a.Path, fmtMode(a.Mode), fmtOwner(a.Owner), fmtSize(a.Size), fmtTime(a.Modified, g.loc))
 	}
 	return t.flush()
 }
@@ -157,7 +156,7 @@ func runAttachmentsShow(ctx context.Context, arg string, g *globals, out io.Writ
 		return writeIDs(out, a.ID)
 	}
 	f := newFields(out)
-	f.add("ID", fmt.Sprint(a.ID))
+	f.add("ID", string(a.ID))
 	f.add("Name", a.Name)
 	f.add("Path", a.Path)
 	f.add("Mode", fmtMode(a.Mode))
@@ -192,25 +191,15 @@ func runAttachmentsUpload(ctx context.Context, o uploadOpts, g *globals, out io.
 	} else if !fi.Mode().IsRegular() {
 		return usagef("%s is not a regular file", o.file)
 	}
-	fields := []formField{{"Path", o.path}}
-	if o.name != "" {
-		fields = append(fields, formField{"Name", o.name})
-	}
-	if o.mode != "" {
-		fields = append(fields, formField{"Mode", o.mode})
-	}
+	u := apiclient.AttachmentUpload{Path: o.path, Name: o.name, Mode: o.mode}
 	if o.uid != nil || o.gid != nil {
-		fields = append(fields, formField{"Inherit", "false"},
-			formField{"UID", strconv.FormatUint(uint64(deref(o.uid)), 10)},
-			formField{"GID", strconv.FormatUint(uint64(deref(o.gid)), 10)})
-	} else {
-		fields = append(fields, formField{"Inherit", "true"})
+		u.Owner = &apitype.RunAs{UID: deref(o.uid), GID: deref(o.gid)}
 	}
-	var a Attachment
-	if err := cl.upload(ctx, http.MethodPut, "/api/attachments", fields, filepath.Base(o.file), f, &a); err != nil {
+	a, err := cl.UploadAttachment(ctx, u, filepath.Base(o.file), f)
+	if err != nil {
 		return err
 	}
-	return done(out, g, a, a.ID, "uploaded attachment %s (ID %d, %s)", a.Name, a.ID, fmtSize(a.Size))
+	return done(out, g, a, a.ID, "uploaded attachment %s (ID %s, %s)", a.Name, a.ID, fmtSize(a.Size))
 }
 
 func runAttachmentsDownload(ctx context.Context, arg, output string, force bool, g *globals, out io.Writer) error {
@@ -225,25 +214,15 @@ func runAttachmentsDownload(ctx context.Context, arg, output string, force bool,
 	if output == "" {
 		output = filepath.Base(a.Name)
 		if output == "." || output == "/" || output == ".." {
-			output = fmt.Sprintf("attachment-%d", a.ID)
+			output = "attachment-" + string(a.ID)
 		}
 	}
-	resp, err := cl.open(ctx, idPath("/api/attachments/attachment", a.ID, "download"), "application/octet-stream")
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	want := strings.ToLower(resp.Header.Get(headerChecksum))
-	if want == "" {
-		want = strings.ToLower(a.Checksum)
-	}
-	h := sha256.New()
 	if output == "-" {
-		n, err := io.Copy(io.MultiWriter(out, h), resp.Body)
+		d, err := cl.DownloadAttachment(ctx, string(a.ID), out)
 		if err != nil {
 			return fmt.Errorf("downloading %s: %w", a.Name, err)
 		}
-		return checkDownload(a, n, h.Sum(nil), want)
+		return checkDownload(a, d)
 	}
 	flags := os.O_WRONLY | os.O_CREATE | os.O_EXCL
 	if force {
@@ -256,12 +235,12 @@ func runAttachmentsDownload(ctx context.Context, arg, output string, force bool,
 	if err != nil {
 		return err
 	}
-	n, err := io.Copy(io.MultiWriter(f, h), resp.Body)
+	d, err := cl.DownloadAttachment(ctx, string(a.ID), f)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
 	if err == nil {
-		err = checkDownload(a, n, h.Sum(nil), want)
+		err = checkDownload(a, d)
 	}
 	if err != nil {
 		os.Remove(output)
@@ -273,16 +252,19 @@ func runAttachmentsDownload(ctx context.Context, arg, output string, force bool,
 	if g.quiet {
 		return nil
 	}
-	_, err = fmt.Fprintf(out, "wrote %s (%s)\n", output, fmtSize(n))
+	_, err = fmt.Fprintf(out, "wrote %s (%s)\n", output, fmtSize(d.Size))
 	return err
 }
 
-func checkDownload(a Attachment, n int64, sum []byte, want string) error {
-	if a.Size > 0 && n != a.Size {
-		return fmt.Errorf("got %d bytes, the attachment has %d", n, a.Size)
+// checkDownload checks the bytes downloaded against the attachment's
+// metadata (DownloadAttachment checked them against the download's own
+// checksum header).
+func checkDownload(a apitype.Attachment, d apiclient.Download) error {
+	if a.Size > 0 && d.Size != a.Size {
+		return fmt.Errorf("got %d bytes, the attachment has %d", d.Size, a.Size)
 	}
-	if got := hex.EncodeToString(sum); want != "" && got != want {
-		return fmt.Errorf("SHA-256 %s does not match the server's %s", got, want)
+	if want := strings.ToLower(a.Checksum); want != "" && d.SHA256 != want {
+		return fmt.Errorf("SHA-256 %s does not match the server's %s", d.SHA256, want)
 	}
 	return nil
 }

@@ -5,16 +5,18 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/otto-automation/otto/internal/apiclient"
+	"github.com/otto-automation/otto/internal/apitype"
 )
 
 func TestGoldenAttachments(t *testing.T) {
 	var b bytes.Buffer
-	atts := []Attachment{
-		{ID: 5, Name: "app.conf", Path: "/etc/app.conf", Mode: 0o640, Owner: RunAs{UID: 0, GID: 33}, Size: 2300, Modified: t0},
-		{ID: 6, Name: "big.tar", Path: "/tmp/big.tar", Mode: 0o644, Owner: RunAs{Inherit: true}, Size: 5 << 20, Modified: t0},
+	atts := []apitype.Attachment{
+		{ID: "5", Name: "app.conf", Path: "/etc/app.conf", Mode: 640, Owner: apitype.RunAs{UID: 0, GID: 33}, Size: 2300, Modified: t0},
+		{ID: "6", Name: "big.tar", Path: "/tmp/big.tar", Mode: 644, Owner: apitype.RunAs{Inherit: true}, Size: 5 << 20, Modified: t0},
 	}
 	must(t, renderAttachments(&b, atts, gu))
 	golden(t, "attachments.golden", b.String())
@@ -26,14 +28,13 @@ func TestAttachmentsDownloadChecksum(t *testing.T) {
 	f := newFakeAPI(t)
 	const sum = "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824" // of "hello"
 	f.mux.HandleFunc("GET /api/attachments", func(w http.ResponseWriter, r *http.Request) {
-		reply(w, []Attachment{{ID: 1, Name: "good"}, {ID: 2, Name: "bad"}})
+		reply(w, []apitype.Attachment{{ID: "1", Name: "good"}, {ID: "2", Name: "bad"}})
 	})
 	f.mux.HandleFunc("GET /api/attachments/attachment/{id}", func(w http.ResponseWriter, r *http.Request) {
-		id, _ := strconv.ParseInt(r.PathValue("id"), 10, 64)
-		reply(w, Attachment{ID: id, Name: "a.txt", Size: 5, Checksum: sum})
+		reply(w, apitype.Attachment{ID: apitype.ID(r.PathValue("id")), Name: "a.txt", Size: 5, Checksum: sum})
 	})
 	f.mux.HandleFunc("GET /api/attachments/attachment/{id}/download", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set(headerChecksum, sum)
+		w.Header().Set(apiclient.HeaderChecksum, sum)
 		if r.PathValue("id") == "2" {
 			w.Write([]byte("jello"))
 			return

@@ -1,13 +1,13 @@
 package ctl
 
 import (
+	"cmp"
 	"context"
-	"fmt"
 	"io"
-	"net/url"
-	"strconv"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/otto-automation/otto/internal/apitype"
 )
 
 func newEventsCommand() *cli.Command {
@@ -34,15 +34,15 @@ func runEvents(ctx context.Context, count int, g *globals, out io.Writer) error 
 	if err != nil {
 		return err
 	}
-	var events []Event
-	if err := cl.get(ctx, "/api/events", url.Values{"c": {strconv.Itoa(count)}}, &events); err != nil {
+	events, err := cl.Events(ctx, count)
+	if err != nil {
 		return err
 	}
 	switch {
 	case g.json:
-		return writeJSON(out, nonNil(events))
+		return writeJSON(out, events)
 	case g.quiet:
-		ids := make([]int64, len(events))
+		ids := make([]apitype.ID, len(events))
 		for i, e := range events {
 			ids[i] = e.ID
 		}
@@ -51,10 +51,10 @@ func runEvents(ctx context.Context, count int, g *globals, out io.Writer) error 
 	return renderEvents(out, events, g)
 }
 
-func renderEvents(w io.Writer, events []Event, g *globals) error {
+func renderEvents(w io.Writer, events []apitype.Event, g *globals) error {
 	t := newTable(w, "ID", "TIME", "TYPE", "USER", "DETAILS")
 	for _, e := range events {
-		t.row(fmt.Sprint(e.ID), fmtTime(e.Time, g.loc), e.Type, orDash(e.User), fmtDetails(e.Details))
+		t.row(string(e.ID), fmtTime(e.Time, g.loc), cmp.Or(e.Event, e.Type), orDash(e.User), fmtDetails(e.Details))
 	}
 	return t.flush()
 }

@@ -4,12 +4,13 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/http"
 	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/otto-automation/otto/internal/apitype"
 )
 
 func newGroupsCommand() *cli.Command {
@@ -151,18 +152,18 @@ func runGroupsLs(ctx context.Context, g *globals, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	var groups []Group
-	if err := cl.get(ctx, "/api/groups", nil, &groups); err != nil {
+	groups, err := cl.Groups(ctx)
+	if err != nil {
 		return err
 	}
 	switch {
 	case g.json:
-		return writeJSON(out, nonNil(groups))
+		return writeJSON(out, groups)
 	case g.quiet:
 		return writeIDs(out, idsOf(groups, groupKind())...)
 	}
-	var membership map[string][]int64
-	if err := cl.get(ctx, "/api/groups/membership", nil, &membership); err != nil {
+	membership, err := cl.Membership(ctx)
+	if err != nil {
 		return err
 	}
 	scripts, err := newResolver(cl, scriptKind()).names(ctx)
@@ -172,10 +173,10 @@ func runGroupsLs(ctx context.Context, g *globals, out io.Writer) error {
 	return renderGroups(out, groups, membership, scripts)
 }
 
-func renderGroups(w io.Writer, groups []Group, membership map[string][]int64, scripts map[int64]string) error {
+func renderGroups(w io.Writer, groups []apitype.Group, membership map[string][]apitype.ID, scripts map[apitype.ID]string) error {
 	t := newTable(w, "ID", "NAME", "HOSTS", "SCRIPTS")
 	for _, gr := range groups {
-		t.row(fmt.Sprint(gr.ID), gr.Name, strconv.Itoa(len(membership[strconv.FormatInt(gr.ID, 10)])),
+		t.row(string(gr.ID), gr.Name, strconv.Itoa(len(membership[string(gr.ID)])),
 			fmtNames(gr.ScriptIDs, scripts))
 	}
 	return t.flush()
@@ -196,8 +197,8 @@ func runGroupsShow(ctx context.Context, arg string, g *globals, out io.Writer) e
 	case g.quiet:
 		return writeIDs(out, gr.ID)
 	}
-	var hosts []Host
-	if err := cl.get(ctx, idPath("/api/groups/group", gr.ID, "hosts"), nil, &hosts); err != nil {
+	hosts, err := cl.GroupHosts(ctx, string(gr.ID))
+	if err != nil {
 		return err
 	}
 	scripts, err := newResolver(cl, scriptKind()).names(ctx)
@@ -207,14 +208,14 @@ func runGroupsShow(ctx context.Context, arg string, g *globals, out io.Writer) e
 	return renderGroup(out, gr, hosts, scripts)
 }
 
-func renderGroup(w io.Writer, gr Group, hosts []Host, scripts map[int64]string) error {
+func renderGroup(w io.Writer, gr apitype.Group, hosts []apitype.Host, scripts map[apitype.ID]string) error {
 	names := make([]string, len(hosts))
 	for i, h := range hosts {
 		names[i] = h.Name
 	}
 	sort.Strings(names)
 	f := newFields(w)
-	f.add("ID", fmt.Sprint(gr.ID))
+	f.add("ID", string(gr.ID))
 	f.add("Name", gr.Name)
 	f.add("Hosts", orDash(strings.Join(names, ",")))
 	f.add("Scripts", fmtNames(gr.ScriptIDs, scripts))
@@ -231,12 +232,12 @@ func runGroupsAdd(ctx context.Context, o groupOpts, g *globals, out io.Writer) e
 	if err != nil {
 		return err
 	}
-	var gr Group
-	req := groupRequest{Name: *o.name, ScriptIDs: sids, Environment: o.env.apply(nil)}
-	if err := cl.call(ctx, http.MethodPut, "/api/groups/group", nil, req, &gr); err != nil {
+	req := apitype.GroupRequest{Name: *o.name, ScriptIDs: sids, Environment: o.env.apply(nil)}
+	gr, err := cl.CreateGroup(ctx, req)
+	if err != nil {
 		return err
 	}
-	return done(out, g, gr, gr.ID, "added group %s (ID %d)", gr.Name, gr.ID)
+	return done(out, g, gr, gr.ID, "added group %s (ID %s)", gr.Name, gr.ID)
 }
 
 func runGroupsEdit(ctx context.Context, arg string, o groupOpts, g *globals, out io.Writer) error {
@@ -251,7 +252,7 @@ func runGroupsEdit(ctx context.Context, arg string, o groupOpts, g *globals, out
 	if err != nil {
 		return err
 	}
-	req := groupRequest{Name: gr.Name, ScriptIDs: gr.ScriptIDs, Environment: o.env.apply(gr.Environment)}
+	req := apitype.GroupRequest{ID: gr.ID, Name: gr.Name, ScriptIDs: gr.ScriptIDs, Environment: o.env.apply(gr.Environment)}
 	if o.name != nil {
 		req.Name = *o.name
 	}
@@ -270,10 +271,10 @@ func runGroupsEdit(ctx context.Context, arg string, o groupOpts, g *globals, out
 		return err
 	}
 	req.ScriptIDs = editIDs(req.ScriptIDs, add, remove)
-	if err := cl.call(ctx, http.MethodPost, idPath("/api/groups/group", gr.ID), nil, req, &gr); err != nil {
+	if gr, err = cl.EditGroup(ctx, string(gr.ID), req); err != nil {
 		return err
 	}
-	return done(out, g, gr, gr.ID, "changed group %s (ID %d)", gr.Name, gr.ID)
+	return done(out, g, gr, gr.ID, "changed group %s (ID %s)", gr.Name, gr.ID)
 }
 
 func runGroupsHostsSet(ctx context.Context, group string, hosts []string, g *globals, out io.Writer) error {
@@ -289,9 +290,8 @@ func runGroupsHostsSet(ctx context.Context, group string, hosts []string, g *glo
 	if err != nil {
 		return err
 	}
-	var members []Host
-	if err := cl.call(ctx, http.MethodPost, idPath("/api/groups/group", gid, "hosts"), nil,
-		struct{ Hosts []int64 }{hids}, &members); err != nil {
+	members, err := cl.SetGroupHosts(ctx, string(gid), hids)
+	if err != nil {
 		return err
 	}
 	switch {
@@ -300,6 +300,6 @@ func runGroupsHostsSet(ctx context.Context, group string, hosts []string, g *glo
 	case g.quiet:
 		return writeIDs(out, idsOf(members, hostKind())...)
 	}
-	_, err = fmt.Fprintf(out, "group %s (ID %d) has %d host(s)\n", group, gid, len(members))
+	_, err = fmt.Fprintf(out, "group %s (ID %s) has %d host(s)\n", group, gid, len(members))
 	return err
 }

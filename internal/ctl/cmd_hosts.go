@@ -2,15 +2,16 @@ package ctl
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
-	"strconv"
 	"strings"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/otto-automation/otto/internal/apiclient"
+	"github.com/otto-automation/otto/internal/apitype"
 )
 
 func newHostsCommand() *cli.Command {
@@ -221,13 +222,13 @@ func runHostsLs(ctx context.Context, g *globals, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	var hosts []Host
-	if err := cl.get(ctx, "/api/hosts", nil, &hosts); err != nil {
+	hosts, err := cl.Hosts(ctx)
+	if err != nil {
 		return err
 	}
 	switch {
 	case g.json:
-		return writeJSON(out, nonNil(hosts))
+		return writeJSON(out, hosts)
 	case g.quiet:
 		return writeIDs(out, idsOf(hosts, hostKind())...)
 	}
@@ -243,37 +244,32 @@ func runHostsLs(ctx context.Context, g *globals, out io.Writer) error {
 }
 
 // hostStatuses reads the last heartbeat of every host, by host ID.
-func hostStatuses(ctx context.Context, cl *client) (map[int64]HostStatus, error) {
-	var raw map[string]HostStatus
-	if err := cl.get(ctx, "/api/heartbeat", nil, &raw); err != nil {
+func hostStatuses(ctx context.Context, cl *apiclient.Client) (map[apitype.ID]apitype.Heartbeat, error) {
+	raw, err := cl.Heartbeats(ctx)
+	if err != nil {
 		return nil, err
 	}
-	out := make(map[int64]HostStatus, len(raw))
+	out := make(map[apitype.ID]apitype.Heartbeat, len(raw))
 	for k, st := range raw {
-		if id, err := strconv.ParseInt(k, 10, 64); err == nil {
-			if st.HostID == 0 {
-				st.HostID = id
-			}
-			out[id] = st
-		}
+		out[apitype.ID(k)] = st
 	}
 	return out, nil
 }
 
 // fmtReachable is a host's last known reachability: yes, no, or - when
 // no heartbeat reached it yet.
-func fmtReachable(st HostStatus, ok bool) string {
+func fmtReachable(st apitype.Heartbeat, ok bool) string {
 	if !ok || st.LastAttempt.IsZero() {
 		return "-"
 	}
 	return yesNo(st.IsReachable)
 }
 
-func renderHosts(w io.Writer, hosts []Host, groups map[int64]string, sts map[int64]HostStatus) error {
+func renderHosts(w io.Writer, hosts []apitype.Host, groups map[apitype.ID]string, sts map[apitype.ID]apitype.Heartbeat) error {
 	t := newTable(w, "ID", "NAME", "ADDRESS", "PORT", "GROUPS", "ENABLED", "REACHABLE", "VERSION")
 	for _, h := range hosts {
 		st, ok := sts[h.ID]
-		t.row(fmt.Sprint(h.ID), h.Name, h.Address, fmt.Sprint(h.Port), fmtNames(h.GroupIDs, groups), yesNo(h.Enabled),
+		t.row(string(h.ID), h.Name, h.Address, fmt.Sprint(h.Port), fmtNames(h.GroupIDs, groups), yesNo(h.Enabled),
 			fmtReachable(st, ok), orDash(st.Version))
 	}
 	return t.flush()
@@ -306,9 +302,9 @@ func runHostsShow(ctx context.Context, arg string, g *globals, out io.Writer) er
 	return renderHost(out, h, groups, st, ok, g)
 }
 
-func renderHost(w io.Writer, h Host, groups map[int64]string, st HostStatus, hasStatus bool, g *globals) error {
+func renderHost(w io.Writer, h apitype.Host, groups map[apitype.ID]string, st apitype.Heartbeat, hasStatus bool, g *globals) error {
 	f := newFields(w)
-	f.add("ID", fmt.Sprint(h.ID))
+	f.add("ID", string(h.ID))
 	f.add("Name", h.Name)
 	f.add("Address", h.Address)
 	f.add("Port", fmt.Sprint(h.Port))
@@ -347,16 +343,16 @@ func runHostsAdd(ctx context.Context, o hostOpts, g *globals, out io.Writer) err
 	if err != nil {
 		return err
 	}
-	req := hostRequest{Name: *o.name, Address: *o.address, PSK: *o.psk, GroupIDs: gids,
+	req := apitype.HostRequest{Name: *o.name, Address: *o.address, PSK: *o.psk, GroupIDs: gids,
 		Environment: o.env.apply(nil), Enabled: o.enabled}
 	if o.port != nil {
 		req.Port = *o.port
 	}
-	var h Host
-	if err := cl.call(ctx, http.MethodPut, "/api/hosts/host", nil, req, &h); err != nil {
+	h, err := cl.CreateHost(ctx, req)
+	if err != nil {
 		return err
 	}
-	return done(out, g, h, h.ID, "added host %s (ID %d)", h.Name, h.ID)
+	return done(out, g, h, h.ID, "added host %s (ID %s)", h.Name, h.ID)
 }
 
 func runHostsEdit(ctx context.Context, arg string, o hostOpts, g *globals, out io.Writer) error {
@@ -372,7 +368,7 @@ func runHostsEdit(ctx context.Context, arg string, o hostOpts, g *globals, out i
 	if err != nil {
 		return err
 	}
-	req := hostRequest{Name: h.Name, Address: h.Address, Port: h.Port, GroupIDs: h.GroupIDs,
+	req := apitype.HostRequest{ID: h.ID, Name: h.Name, Address: h.Address, Port: h.Port, GroupIDs: h.GroupIDs,
 		Environment: o.env.apply(h.Environment), Enabled: o.enabled}
 	if o.name != nil {
 		req.Name = *o.name
@@ -401,10 +397,10 @@ func runHostsEdit(ctx context.Context, arg string, o hostOpts, g *globals, out i
 		return err
 	}
 	req.GroupIDs = editIDs(req.GroupIDs, add, remove)
-	if err := cl.call(ctx, http.MethodPost, idPath("/api/hosts/host", h.ID), nil, req, &h); err != nil {
+	if h, err = cl.EditHost(ctx, string(h.ID), req); err != nil {
 		return err
 	}
-	return done(out, g, h, h.ID, "changed host %s (ID %d)", h.Name, h.ID)
+	return done(out, g, h, h.ID, "changed host %s (ID %s)", h.Name, h.ID)
 }
 
 func runHostsHeartbeat(ctx context.Context, args []string, all bool, g *globals, out io.Writer) error {
@@ -417,9 +413,9 @@ func runHostsHeartbeat(ctx context.Context, args []string, all bool, g *globals,
 	if err != nil {
 		return err
 	}
-	statuses := []HostStatus{}
+	statuses := []apitype.Heartbeat{}
 	if all {
-		if err := cl.call(ctx, http.MethodPost, "/api/heartbeat", nil, nil, nil); err != nil {
+		if _, err := cl.HeartbeatAll(ctx); err != nil {
 			return err
 		}
 		sts, err := hostStatuses(ctx, cl)
@@ -438,12 +434,9 @@ func runHostsHeartbeat(ctx context.Context, args []string, all bool, g *globals,
 			return err
 		}
 		for _, id := range ids {
-			var st HostStatus
-			if err := cl.call(ctx, http.MethodPost, idPath("/api/hosts/host", id, "heartbeat"), nil, nil, &st); err != nil {
+			st, err := cl.Heartbeat(ctx, string(id))
+			if err != nil {
 				return err
-			}
-			if st.HostID == 0 {
-				st.HostID = id
 			}
 			statuses = append(statuses, st)
 		}
@@ -470,7 +463,7 @@ func runHostsHeartbeat(ctx context.Context, args []string, all bool, g *globals,
 	return nil
 }
 
-func renderHeartbeats(w io.Writer, sts []HostStatus, names map[int64]string, g *globals) error {
+func renderHeartbeats(w io.Writer, sts []apitype.Heartbeat, names map[apitype.ID]string, g *globals) error {
 	t := newTable(w, "HOST", "REACHABLE", "VERSION", "LAST REPLY", "ERROR")
 	for _, st := range sts {
 		t.row(orName(names, st.HostID), yesNo(st.IsReachable), orDash(st.Version), fmtTime(st.LastReply, g.loc), st.Error)
@@ -478,16 +471,16 @@ func renderHeartbeats(w io.Writer, sts []HostStatus, names map[int64]string, g *
 	return t.flush()
 }
 
-func orName(names map[int64]string, id int64) string {
+func orName(names map[apitype.ID]string, id apitype.ID) string {
 	if n, ok := names[id]; ok {
 		return n
 	}
-	return fmt.Sprintf("#%d", id)
+	return "#" + string(id)
 }
 
 // rotatedPSK is what hosts rotate-psk --json prints.
 type rotatedPSK struct {
-	ID  int64
+	ID  apitype.ID
 	PSK string
 }
 
@@ -500,25 +493,16 @@ func runHostsRotatePSK(ctx context.Context, arg string, g *globals, out io.Write
 	if err != nil {
 		return err
 	}
-	var raw rawJSON
-	if err := cl.call(ctx, http.MethodPost, idPath("/api/hosts/host", id, "psk"), nil, nil, &raw); err != nil {
+	psk, err := cl.RotatePSK(ctx, string(id))
+	if err != nil {
 		return err
 	}
-	res := rotatedPSK{ID: id}
-	if err := json.Unmarshal(raw, &res.PSK); err != nil {
-		// An object: take its PSK field.
-		var obj struct{ PSK string }
-		if err := json.Unmarshal(raw, &obj); err != nil {
-			return fmt.Errorf("decoding the answer of the PSK rotation: %w", err)
-		}
-		res.PSK = obj.PSK
-	}
-	return done(out, g, res, id, "rotated the PSK of host %s (ID %d)", arg, id)
+	return done(out, g, rotatedPSK{ID: id, PSK: psk}, id, "rotated the PSK of host %s (ID %s)", arg, id)
 }
 
 // done prints the outcome of a change: the object with --json, its ID
 // with --quiet, else a sentence.
-func done(out io.Writer, g *globals, obj any, id int64, format string, args ...any) error {
+func done(out io.Writer, g *globals, obj any, id apitype.ID, format string, args ...any) error {
 	switch {
 	case g.json:
 		return writeJSON(out, obj)
@@ -540,13 +524,13 @@ func runRemove[T any](ctx context.Context, k kind[T], args []string, g *globals,
 	if err != nil {
 		return err
 	}
-	names := map[int64]string{}
+	names := map[apitype.ID]string{}
 	if r.ok {
 		names, _ = r.names(ctx)
 	}
-	removed := []int64{}
+	removed := []apitype.ID{}
 	for _, id := range ids {
-		if err := cl.call(ctx, http.MethodDelete, idPath(k.item, id), nil, nil, nil); err != nil {
+		if err := cl.Do(ctx, http.MethodDelete, itemPath(k.item, id), nil, nil); err != nil {
 			if len(removed) > 0 && !g.json {
 				fmt.Fprintf(g.stderr, "ottoctl: removed %d of %d %ss before this error\n", len(removed), len(ids), k.noun)
 			}
@@ -555,9 +539,9 @@ func runRemove[T any](ctx context.Context, k kind[T], args []string, g *globals,
 		removed = append(removed, id)
 		if !g.json && !g.quiet {
 			if n, ok := names[id]; ok {
-				fmt.Fprintf(out, "removed %s %s (ID %d)\n", k.noun, n, id)
+				fmt.Fprintf(out, "removed %s %s (ID %s)\n", k.noun, n, id)
 			} else {
-				fmt.Fprintf(out, "removed %s %d\n", k.noun, id)
+				fmt.Fprintf(out, "removed %s %s\n", k.noun, id)
 			}
 		}
 	}
@@ -571,14 +555,14 @@ func runRemove[T any](ctx context.Context, k kind[T], args []string, g *globals,
 }
 
 // editIDs adds and removes IDs, keeping the order.
-func editIDs(ids, add, remove []int64) []int64 {
-	out := []int64{}
-	seen := map[int64]bool{}
-	drop := map[int64]bool{}
+func editIDs(ids, add, remove []apitype.ID) []apitype.ID {
+	out := []apitype.ID{}
+	seen := map[apitype.ID]bool{}
+	drop := map[apitype.ID]bool{}
 	for _, id := range remove {
 		drop[id] = true
 	}
-	for _, l := range [][]int64{ids, add} {
+	for _, l := range [][]apitype.ID{ids, add} {
 		for _, id := range l {
 			if !seen[id] && !drop[id] {
 				seen[id] = true
@@ -589,8 +573,8 @@ func editIDs(ids, add, remove []int64) []int64 {
 	return out
 }
 
-func idsOf[T any](items []T, k kind[T]) []int64 {
-	ids := make([]int64, len(items))
+func idsOf[T any](items []T, k kind[T]) []apitype.ID {
+	ids := make([]apitype.ID, len(items))
 	for i, it := range items {
 		ids[i] = k.id(it)
 	}

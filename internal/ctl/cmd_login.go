@@ -4,9 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/http"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/otto-automation/otto/internal/apiclient"
 )
 
 func newLoginCommand() *cli.Command {
@@ -90,8 +91,11 @@ func runLogin(ctx context.Context, g *globals, out, errOut io.Writer) error {
 	if err != nil {
 		return err
 	}
-	cl := newClient(s)
-	mustChange, err := cl.login(ctx, s.Username, password)
+	cl, err := newClient(s, 0)
+	if err != nil {
+		return err
+	}
+	mustChange, err := cl.Login(ctx, s.Username, password)
 	if err != nil {
 		return err
 	}
@@ -99,16 +103,16 @@ func runLogin(ctx context.Context, g *globals, out, errOut io.Writer) error {
 		if password, err = changePassword(ctx, cl, g, errOut, s.Username, password); err != nil {
 			return err
 		}
-		if _, err := cl.login(ctx, s.Username, password); err != nil {
+		if _, err := cl.Login(ctx, s.Username, password); err != nil {
 			return err
 		}
 	}
-	var k APIKey
-	if err := cl.call(ctx, http.MethodPost, userPath(s.Username)+"/apikey", nil, nil, &k); err != nil {
+	key, err := cl.NewAPIKey(ctx, s.Username)
+	if err != nil {
 		return fmt.Errorf("logged in, but issuing an API key failed: %w", err)
 	}
-	_ = cl.call(ctx, http.MethodPost, "/api/logout", nil, nil, nil) // the key is what ottoctl keeps
-	cf = configFile{URL: s.URL, Username: s.Username, APIKey: k.APIKey, Insecure: s.Insecure}
+	_ = cl.Logout(ctx) // the key is what ottoctl keeps
+	cf = configFile{URL: s.URL, Username: s.Username, APIKey: key, Insecure: s.Insecure}
 	if err := saveConfig(path, cf); err != nil {
 		return err
 	}
@@ -125,7 +129,7 @@ func runLogin(ctx context.Context, g *globals, out, errOut io.Writer) error {
 
 // changePassword is the way out of a login whose password must change:
 // on a terminal it asks for a new one and sets it.
-func changePassword(ctx context.Context, cl *client, g *globals, errOut io.Writer, user, old string) (string, error) {
+func changePassword(ctx context.Context, cl *apiclient.Client, g *globals, errOut io.Writer, user, old string) (string, error) {
 	if _, ok := terminal(g.stdin); !ok {
 		return "", fmt.Errorf("the server wants a new password for %s first: log in to the web UI (or run \"ottoctl login\" on a terminal) to set it, then log in again", user)
 	}
@@ -134,8 +138,7 @@ func changePassword(ctx context.Context, cl *client, g *globals, errOut io.Write
 	if err != nil {
 		return "", err
 	}
-	req := struct{ OldPassword, NewPassword string }{old, p}
-	if err := cl.call(ctx, http.MethodPost, "/api/users/reset_password", nil, req, nil); err != nil {
+	if err := cl.ResetPassword(ctx, old, p); err != nil {
 		return "", err
 	}
 	return p, nil

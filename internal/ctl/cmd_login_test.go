@@ -9,6 +9,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/otto-automation/otto/internal/apiclient"
+	"github.com/otto-automation/otto/internal/apitype"
 )
 
 // TestLoginFlow checks what login sends: the password to /api/login, then
@@ -22,13 +25,13 @@ func TestLoginFlow(t *testing.T) {
 		mu.Lock()
 		calls = append(calls, r.Method+" "+r.URL.Path)
 		mu.Unlock()
-		if r.Header.Get(headerAPIKey) != "" {
+		if r.Header.Get(apiclient.HeaderAPIKey) != "" {
 			replyErr(w, 400, "login must not send an API key")
 			return
 		}
 		switch r.Method + " " + r.URL.Path {
 		case "POST /api/login":
-			var req loginRequest
+			var req apitype.LoginRequest
 			json.NewDecoder(r.Body).Decode(&req)
 			if req.Username != "alice" || req.Password != "pa ss" {
 				replyErr(w, 401, "incorrect username or password")
@@ -37,7 +40,7 @@ func TestLoginFlow(t *testing.T) {
 			http.SetCookie(w, &http.Cookie{Name: "otto_session", Value: "tok", Path: "/"})
 			reply(w, 0)
 		case "POST /api/users/user/alice/apikey", "POST /api/logout":
-			if c, err := r.Cookie("otto_session"); err != nil || c.Value != "tok" || r.Header.Get(headerCSRF) != "1" {
+			if c, err := r.Cookie("otto_session"); err != nil || c.Value != "tok" || r.Header.Get(apiclient.HeaderCSRF) != "1" {
 				replyErr(w, 403, "no session or no CSRF header")
 				return
 			}
@@ -45,7 +48,7 @@ func TestLoginFlow(t *testing.T) {
 				reply(w, true)
 				return
 			}
-			reply(w, APIKey{Username: "alice", APIKey: "the-new-key"})
+			reply(w, "the-new-key")
 		default:
 			replyErr(w, 404, "no route")
 		}

@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/otto-automation/otto/internal/apiclient"
 )
 
 func newOptionsCommand() *cli.Command {
@@ -41,7 +43,8 @@ func newOptionsCommand() *cli.Command {
 			{
 				Name: "set", Usage: "change one option", ArgsUsage: "KEY VALUE",
 				Description: describe("Sets the option KEY to VALUE, read as the option's type: true or false, a number,\n"+
-					"text, or JSON for lists and groups (GlobalEnvironment is a list of {Key, Value, Secret}).",
+					"text, or JSON for lists and groups (GlobalEnvironment is a list of {Key, Value, Secret}).\n"+
+					"Register.DefaultGroupID takes a group's name or ID.",
 					[]string{"ottoctl options set Network.Timeout 30", "ottoctl options set Register.Enabled true",
 						`ottoctl options set General.GlobalEnvironment '[{"Key":"TZ","Value":"UTC"}]'`}, ""),
 				Action: act(func(ctx context.Context, c *cli.Context, g *globals, args []string) error {
@@ -55,10 +58,14 @@ func newOptionsCommand() *cli.Command {
 	}
 }
 
+// options is the server options object, kept as generic JSON so that
+// "options set" can change keys this version of ottoctl does not know.
+type options = map[string]any
+
 // getOptions reads the options, numbers kept exact.
-func getOptions(ctx context.Context, cl *client) (options, error) {
-	var raw rawJSON
-	if err := cl.get(ctx, "/api/options", nil, &raw); err != nil {
+func getOptions(ctx context.Context, cl *apiclient.Client) (options, error) {
+	var raw json.RawMessage
+	if err := cl.Do(ctx, http.MethodGet, "/api/options", nil, &raw); err != nil {
 		return nil, err
 	}
 	return decodeOptions(raw)
@@ -240,12 +247,19 @@ func runOptionsSet(ctx context.Context, key, value string, g *globals, out io.Wr
 	if err != nil {
 		return err
 	}
+	if name, _, err := lookupOption(o, key); err == nil && name == "Register.DefaultGroupID" && value != "" {
+		id, err := newResolver(cl, groupKind()).id(ctx, value) // a group's name works too
+		if err != nil {
+			return err
+		}
+		value = string(id)
+	}
 	name, err := setOption(o, key, value)
 	if err != nil {
 		return err
 	}
-	var raw rawJSON
-	if err := cl.call(ctx, http.MethodPost, "/api/options", nil, o, &raw); err != nil {
+	var raw json.RawMessage
+	if err := cl.Do(ctx, http.MethodPost, "/api/options", o, &raw); err != nil {
 		return err
 	}
 	n, err := decodeOptions(raw)

@@ -4,10 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/http"
 	"strings"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/otto-automation/otto/internal/apitype"
 )
 
 func newRulesCommand() *cli.Command {
@@ -94,7 +95,7 @@ func newRulesCommand() *cli.Command {
 
 type ruleOpts struct {
 	name, group *string
-	clauses     []Clause
+	clauses     []apitype.RegisterClause
 	order       *int
 }
 
@@ -114,7 +115,7 @@ func ruleOptsFrom(c *cli.Context) (ruleOpts, error) {
 		if !ok || k == "" {
 			return o, usagef("--match %q: write PROPERTY=REGEXP, like hostname=^web", m)
 		}
-		o.clauses = append(o.clauses, Clause{Property: k, Pattern: v})
+		o.clauses = append(o.clauses, apitype.RegisterClause{Property: k, Pattern: v})
 	}
 	return o, nil
 }
@@ -124,13 +125,13 @@ func runRulesLs(ctx context.Context, g *globals, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	var rules []Rule
-	if err := cl.get(ctx, "/api/register/rules", nil, &rules); err != nil {
+	rules, err := cl.Rules(ctx)
+	if err != nil {
 		return err
 	}
 	switch {
 	case g.json:
-		return writeJSON(out, nonNil(rules))
+		return writeJSON(out, rules)
 	case g.quiet:
 		return writeIDs(out, idsOf(rules, ruleKind())...)
 	}
@@ -141,7 +142,7 @@ func runRulesLs(ctx context.Context, g *globals, out io.Writer) error {
 	return renderRules(out, rules, groups)
 }
 
-func fmtClauses(cs []Clause) string {
+func fmtClauses(cs []apitype.RegisterClause) string {
 	parts := make([]string, len(cs))
 	for i, c := range cs {
 		parts[i] = c.Property + "=~" + c.Pattern
@@ -149,10 +150,10 @@ func fmtClauses(cs []Clause) string {
 	return orDash(strings.Join(parts, " && "))
 }
 
-func renderRules(w io.Writer, rules []Rule, groups map[int64]string) error {
+func renderRules(w io.Writer, rules []apitype.RegisterRule, groups map[apitype.ID]string) error {
 	t := newTable(w, "ID", "NAME", "ORDER", "GROUP", "MATCH")
 	for _, r := range rules {
-		t.row(fmt.Sprint(r.ID), r.Name, fmt.Sprint(r.Order), orName(groups, r.GroupID), fmtClauses(r.Clauses))
+		t.row(string(r.ID), r.Name, fmt.Sprint(r.Order), orName(groups, r.GroupID), fmtClauses(r.Clauses))
 	}
 	return t.flush()
 }
@@ -177,7 +178,7 @@ func runRulesShow(ctx context.Context, arg string, g *globals, out io.Writer) er
 		return err
 	}
 	f := newFields(out)
-	f.add("ID", fmt.Sprint(r.ID))
+	f.add("ID", string(r.ID))
 	f.add("Name", r.Name)
 	f.add("Order", fmt.Sprint(r.Order))
 	f.add("Group", orName(groups, r.GroupID))
@@ -200,12 +201,12 @@ func runRulesAdd(ctx context.Context, o ruleOpts, g *globals, out io.Writer) err
 	if err != nil {
 		return err
 	}
-	req := ruleRequest{Name: *o.name, Clauses: o.clauses, GroupID: gid, Order: deref(o.order)}
-	var r Rule
-	if err := cl.call(ctx, http.MethodPut, "/api/register/rules/rule", nil, req, &r); err != nil {
+	req := apitype.RegisterRule{Name: *o.name, Clauses: o.clauses, GroupID: gid, Order: deref(o.order)}
+	r, err := cl.CreateRule(ctx, req)
+	if err != nil {
 		return err
 	}
-	return done(out, g, r, r.ID, "added rule %s (ID %d)", r.Name, r.ID)
+	return done(out, g, r, r.ID, "added rule %s (ID %s)", r.Name, r.ID)
 }
 
 func runRulesEdit(ctx context.Context, arg string, o ruleOpts, g *globals, out io.Writer) error {
@@ -220,7 +221,7 @@ func runRulesEdit(ctx context.Context, arg string, o ruleOpts, g *globals, out i
 	if err != nil {
 		return err
 	}
-	req := ruleRequest{Name: r.Name, Clauses: r.Clauses, GroupID: r.GroupID, Order: r.Order}
+	req := apitype.RegisterRule{ID: r.ID, Name: r.Name, Clauses: r.Clauses, GroupID: r.GroupID, Order: r.Order}
 	if o.name != nil {
 		req.Name = *o.name
 	}
@@ -235,8 +236,8 @@ func runRulesEdit(ctx context.Context, arg string, o ruleOpts, g *globals, out i
 	if o.order != nil {
 		req.Order = *o.order
 	}
-	if err := cl.call(ctx, http.MethodPost, idPath("/api/register/rules/rule", r.ID), nil, req, &r); err != nil {
+	if r, err = cl.EditRule(ctx, string(r.ID), req); err != nil {
 		return err
 	}
-	return done(out, g, r, r.ID, "changed rule %s (ID %d)", r.Name, r.ID)
+	return done(out, g, r, r.ID, "changed rule %s (ID %s)", r.Name, r.ID)
 }

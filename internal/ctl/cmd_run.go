@@ -10,10 +10,12 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/otto-automation/otto/internal/apiclient"
+	"github.com/otto-automation/otto/internal/apitype"
 )
 
 // Following a batch.
@@ -75,7 +77,11 @@ func runRun(ctx context.Context, o runOpts, g *globals, out, errOut io.Writer) e
 	if len(o.hosts) == 0 && len(o.groups) == 0 {
 		return usagef("name where to run %s: --host HOST or --group GROUP (or both)", o.script)
 	}
-	cl, err := g.client()
+	idle := streamIdle
+	if o.idle > 0 {
+		idle = o.idle
+	}
+	cl, err := g.clientIdle(idle)
 	if err != nil {
 		return err
 	}
@@ -83,24 +89,21 @@ func runRun(ctx context.Context, o runOpts, g *globals, out, errOut io.Writer) e
 	if err != nil {
 		return err
 	}
-	req := runRequest{ScriptID: sid}
+	req := apitype.RunsRequest{ScriptID: sid}
 	if req.HostIDs, err = newResolver(cl, hostKind()).ids(ctx, o.hosts); err != nil {
 		return err
 	}
 	if req.GroupIDs, err = newResolver(cl, groupKind()).ids(ctx, o.groups); err != nil {
 		return err
 	}
-	var b Batch
-	if err := cl.call(ctx, http.MethodPost, "/api/runs", nil, req, &b); err != nil {
+	b, err := cl.StartRuns(ctx, req)
+	if err != nil {
 		return err
 	}
 	if !o.follow {
 		return printStarted(b, g, out, errOut)
 	}
 	f := newFollower(b, !g.json, out, errOut)
-	if o.idle > 0 {
-		f.idle = o.idle
-	}
 	if o.poll > 0 {
 		f.poll = o.poll
 	}
@@ -114,15 +117,15 @@ func runRun(ctx context.Context, o runOpts, g *globals, out, errOut io.Writer) e
 	}
 	runs := f.list()
 	if g.json {
-		full := make([]Run, 0, len(runs))
+		full := make([]apitype.Run, 0, len(runs))
 		for _, r := range runs {
-			var fr Run
-			if err := cl.get(ctx, idPath("/api/runs/run", r.ID), nil, &fr); err != nil {
+			fr, err := cl.Run(ctx, string(r.ID))
+			if err != nil {
 				return err
 			}
 			full = append(full, fr)
 		}
-		if err := writeJSON(out, Batch{BatchID: b.BatchID, Runs: full}); err != nil {
+		if err := writeJSON(out, apitype.Batch{BatchID: b.BatchID, Runs: full}); err != nil {
 			return err
 		}
 	} else if !g.quiet {
@@ -133,11 +136,11 @@ func runRun(ctx context.Context, o runOpts, g *globals, out, errOut io.Writer) e
 	return outcome(runs)
 }
 
-func printStarted(b Batch, g *globals, out, errOut io.Writer) error {
+func printStarted(b apitype.Batch, g *globals, out, errOut io.Writer) error {
 	if g.json {
 		return writeJSON(out, b)
 	}
-	ids := make([]int64, len(b.Runs))
+	ids := make([]apitype.ID, len(b.Runs))
 	for i, r := range b.Runs {
 		ids[i] = r.ID
 	}
@@ -152,14 +155,14 @@ func printStarted(b Batch, g *globals, out, errOut io.Writer) error {
 
 // outcome turns the final runs into the command's result: nil when every
 // run succeeded, else a failedError with the highest code that applies.
-func outcome(runs []Run) error {
+func outcome(runs []apitype.Run) error {
 	var failed, canceled, unreachable []string
 	for _, r := range runs {
 		switch {
-		case r.State == stateDone && r.Success:
-		case r.State == stateFailed:
+		case r.State == apitype.RunDone && r.Success:
+		case r.State == apitype.RunFailed:
 			unreachable = append(unreachable, r.HostName)
-		case r.State == stateCanceled:
+		case r.State == apitype.RunCanceled:
 			canceled = append(canceled, r.HostName)
 		default:
 			failed = append(failed, r.HostName)
@@ -185,7 +188,7 @@ func outcome(runs []Run) error {
 	return &failedError{code: code, msg: fmt.Sprintf("%d of %d host(s): %s", len(failed)+len(canceled)+len(unreachable), len(runs), strings.Join(parts, "; "))}
 }
 
-func renderSummary(w io.Writer, runs []Run) error {
+func renderSummary(w io.Writer, runs []apitype.Run) error {
 	t := newTable(w, "HOST", "STATE", "EXIT", "DURATION", "ERROR")
 	for _, r := range runs {
 		e := r.Error
@@ -199,7 +202,7 @@ func renderSummary(w io.Writer, runs []Run) error {
 
 // streamKey names one output stream of one run.
 type streamKey struct {
-	run    int64
+	run    apitype.ID
 	stream string // "stdout" or "stderr"
 }
 
@@ -207,8 +210,8 @@ type streamKey struct {
 // keeps their latest state.
 type follower struct {
 	batch string
-	order []int64
-	runs  map[int64]*Run
+	order []apitype.ID
+	runs  map[apitype.ID]*apitype.Run
 	// received counts the bytes of output received per stream, so that
 	// output fetched after a lost stream is printed from where it stopped.
 	received map[streamKey]int
@@ -216,14 +219,13 @@ type follower struct {
 	live     bool // print the output (not with --json)
 	prefix   bool // prefix lines with the host's name
 	out, err io.Writer
-	idle     time.Duration
 	poll     time.Duration
 }
 
-func newFollower(b Batch, live bool, out, errOut io.Writer) *follower {
-	f := &follower{batch: b.BatchID, runs: map[int64]*Run{}, received: map[streamKey]int{},
+func newFollower(b apitype.Batch, live bool, out, errOut io.Writer) *follower {
+	f := &follower{batch: b.BatchID, runs: map[apitype.ID]*apitype.Run{}, received: map[streamKey]int{},
 		lines: map[streamKey]*lineBuffer{}, live: live, prefix: len(b.Runs) > 1, out: out, err: errOut,
-		idle: streamIdle, poll: pollInterval}
+		poll: pollInterval}
 	for _, r := range b.Runs {
 		r := r
 		f.order = append(f.order, r.ID)
@@ -232,8 +234,8 @@ func newFollower(b Batch, live bool, out, errOut io.Writer) *follower {
 	return f
 }
 
-func (f *follower) list() []Run {
-	out := make([]Run, 0, len(f.order))
+func (f *follower) list() []apitype.Run {
+	out := make([]apitype.Run, 0, len(f.order))
 	for _, id := range f.order {
 		out = append(out, *f.runs[id])
 	}
@@ -242,7 +244,7 @@ func (f *follower) list() []Run {
 
 func (f *follower) allFinished() bool {
 	for _, r := range f.runs {
-		if !r.finished() {
+		if !r.Done() {
 			return false
 		}
 	}
@@ -251,7 +253,7 @@ func (f *follower) allFinished() bool {
 
 // follow reads the live stream until every run finished. When the stream
 // fails or ends early it polls instead, then fetches the output it missed.
-func (f *follower) follow(ctx context.Context, cl *client) error {
+func (f *follower) follow(ctx context.Context, cl *apiclient.Client) error {
 	var err error
 	if !f.allFinished() {
 		err = f.stream(ctx, cl)
@@ -271,73 +273,40 @@ func (f *follower) follow(ctx context.Context, cl *client) error {
 	return f.catchUp(ctx, cl)
 }
 
-// idleReader cancels the stream when nothing arrives for a while.
-type idleReader struct {
-	r io.Reader
-	t *time.Timer
-	d time.Duration
-}
-
-func (i idleReader) Read(p []byte) (int, error) {
-	n, err := i.r.Read(p)
-	if n > 0 {
-		i.t.Reset(i.d)
-	}
-	return n, err
-}
+// errStreamEnd stops the stream at its "end" event.
+var errStreamEnd = errors.New("end of the stream")
 
 // stream reads the batch's server-sent events until "end". It returns nil
-// also when the server closes the stream early; the caller checks the runs.
-func (f *follower) stream(ctx context.Context, cl *client) error {
-	sctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var idle atomic.Bool
-	timer := time.AfterFunc(f.idle, func() { idle.Store(true); cancel() })
-	defer timer.Stop()
-	resp, err := cl.open(sctx, "/api/runs/batch/"+escape(f.batch)+"/stream", "text/event-stream")
-	if err != nil {
-		if idle.Load() && ctx.Err() == nil {
-			return fmt.Errorf("the server sent nothing for %s", f.idle)
-		}
-		return err
-	}
-	defer resp.Body.Close()
-	timer.Reset(f.idle)
-	r := newSSEReader(idleReader{r: resp.Body, t: timer, d: f.idle})
-	for {
-		ev, err := r.next()
-		if err != nil {
-			switch {
-			case ctx.Err() != nil:
-				return ctx.Err()
-			case sctx.Err() != nil:
-				return fmt.Errorf("the server sent nothing for %s", f.idle)
-			case errors.Is(err, io.EOF):
-				return nil
-			}
-			return err
-		}
-		switch ev.name {
-		case "output":
-			var e outputEvent
-			if err := json.Unmarshal([]byte(ev.data), &e); err != nil {
+// also when the server closes the stream early; the caller checks the
+// runs. The client gives up on a stream silent for longer than streamIdle.
+func (f *follower) stream(ctx context.Context, cl *apiclient.Client) error {
+	err := cl.Stream(ctx, http.MethodGet, itemPath("/api/runs/batch", apitype.ID(f.batch), "stream"), nil, func(event string, data []byte) error {
+		switch event {
+		case apitype.EventOutput:
+			var e apitype.Output
+			if err := json.Unmarshal(data, &e); err != nil {
 				return fmt.Errorf("decoding an output event: %w", err)
 			}
 			f.output(e)
-		case "state", "done":
-			var run Run
-			if err := json.Unmarshal([]byte(ev.data), &run); err != nil {
-				return fmt.Errorf("decoding a %s event: %w", ev.name, err)
+		case apitype.EventState, apitype.EventDone:
+			var run apitype.Run
+			if err := json.Unmarshal(data, &run); err != nil {
+				return fmt.Errorf("decoding a %s event: %w", event, err)
 			}
 			f.update(run)
-		case "end":
-			return nil
+		case apitype.EventEnd:
+			return errStreamEnd
 		}
+		return nil
+	})
+	if errors.Is(err, errStreamEnd) {
+		return nil
 	}
+	return err
 }
 
 // output prints new output of a run.
-func (f *follower) output(e outputEvent) {
+func (f *follower) output(e apitype.Output) {
 	k := streamKey{run: e.RunID, stream: e.Stream}
 	f.received[k] += len(e.Data)
 	if !f.live || e.Data == "" {
@@ -358,7 +327,7 @@ func (f *follower) output(e outputEvent) {
 			name = r.HostName
 		}
 		if name == "" {
-			name = fmt.Sprintf("#%d", e.HostID)
+			name = "#" + string(e.HostID)
 		}
 		lb = &lineBuffer{prefix: name + ": ", w: w}
 		f.lines[k] = lb
@@ -368,7 +337,7 @@ func (f *follower) output(e outputEvent) {
 
 // update records a run's new state; a finished run's partial lines are
 // printed.
-func (f *follower) update(r Run) {
+func (f *follower) update(r apitype.Run) {
 	old, ok := f.runs[r.ID]
 	if !ok {
 		if r.BatchID != "" && r.BatchID != f.batch {
@@ -378,17 +347,17 @@ func (f *follower) update(r Run) {
 		f.runs[r.ID] = &r
 		return
 	}
-	if old.finished() && !r.finished() {
+	if old.Done() && !r.Done() {
 		return // a late state event after the final one
 	}
 	r.Stdout, r.Stderr = old.Stdout, old.Stderr
 	*old = r
-	if r.finished() {
+	if r.Done() {
 		f.flushRun(r.ID)
 	}
 }
 
-func (f *follower) flushRun(id int64) {
+func (f *follower) flushRun(id apitype.ID) {
 	for _, s := range []string{"stdout", "stderr"} {
 		if lb := f.lines[streamKey{id, s}]; lb != nil {
 			lb.flush()
@@ -403,7 +372,7 @@ func (f *follower) flushAll() {
 }
 
 // pollUntilDone asks for the batch's runs until every one finished.
-func (f *follower) pollUntilDone(ctx context.Context, cl *client) error {
+func (f *follower) pollUntilDone(ctx context.Context, cl *apiclient.Client) error {
 	q := url.Values{"batch": {f.batch}, "limit": {strconv.Itoa(max(len(f.order), 1))}}
 	for !f.allFinished() {
 		select {
@@ -411,8 +380,8 @@ func (f *follower) pollUntilDone(ctx context.Context, cl *client) error {
 			return ctx.Err()
 		case <-time.After(f.poll):
 		}
-		var runs []Run
-		if err := cl.get(ctx, "/api/runs", q, &runs); err != nil {
+		runs, err := cl.Runs(ctx, q)
+		if err != nil {
 			return err
 		}
 		for _, r := range runs {
@@ -423,15 +392,15 @@ func (f *follower) pollUntilDone(ctx context.Context, cl *client) error {
 }
 
 // catchUp fetches each run and prints the output not received live.
-func (f *follower) catchUp(ctx context.Context, cl *client) error {
+func (f *follower) catchUp(ctx context.Context, cl *apiclient.Client) error {
 	for _, id := range f.order {
-		var r Run
-		if err := cl.get(ctx, idPath("/api/runs/run", id), nil, &r); err != nil {
+		r, err := cl.Run(ctx, string(id))
+		if err != nil {
 			return err
 		}
 		for _, s := range []struct{ name, text string }{{"stdout", r.Stdout}, {"stderr", r.Stderr}} {
 			if got := f.received[streamKey{id, s.name}]; len(s.text) > got {
-				f.output(outputEvent{RunID: id, HostID: r.HostID, HostName: r.HostName, Stream: s.name, Data: s.text[got:]})
+				f.output(apitype.Output{RunID: id, HostID: r.HostID, HostName: r.HostName, Stream: s.name, Data: s.text[got:]})
 			}
 		}
 		f.update(r)
@@ -443,8 +412,8 @@ func (f *follower) catchUp(ctx context.Context, cl *client) error {
 func (f *follower) interruptHint() string {
 	var ids []string
 	for _, id := range f.order {
-		if !f.runs[id].finished() {
-			ids = append(ids, strconv.FormatInt(id, 10))
+		if !f.runs[id].Done() {
+			ids = append(ids, string(id))
 		}
 	}
 	if len(ids) == 0 {

@@ -5,10 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/otto-automation/otto/internal/apitype"
 )
 
 // runFixture is a fake API with three hosts, a group of them and a
@@ -16,22 +19,22 @@ import (
 type runFixture struct {
 	*fakeAPI
 	mu    sync.Mutex
-	req   runRequest
-	runs  []Run // as they end
-	hosts []Host
+	req   apitype.RunsRequest
+	runs  []apitype.Run // as they end
+	hosts []apitype.Host
 }
 
 func newRunFixture(t *testing.T, hosts ...string) *runFixture {
 	f := &runFixture{fakeAPI: newFakeAPI(t)}
 	for i, h := range hosts {
-		f.hosts = append(f.hosts, Host{ID: int64(i + 1), Name: h})
+		f.hosts = append(f.hosts, apitype.Host{ID: apitype.ID(strconv.Itoa(i + 1)), Name: h})
 	}
 	f.mux.HandleFunc("GET /api/hosts", func(w http.ResponseWriter, r *http.Request) { reply(w, f.hosts) })
 	f.mux.HandleFunc("GET /api/groups", func(w http.ResponseWriter, r *http.Request) {
-		reply(w, []Group{{ID: 1, Name: "all"}})
+		reply(w, []apitype.Group{{ID: "1", Name: "all"}})
 	})
 	f.mux.HandleFunc("GET /api/scripts", func(w http.ResponseWriter, r *http.Request) {
-		reply(w, []Script{{ID: 7, Name: "uptime"}})
+		reply(w, []apitype.Script{{ID: "7", Name: "uptime"}})
 	})
 	f.mux.HandleFunc("POST /api/runs", func(w http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()
@@ -40,10 +43,10 @@ func newRunFixture(t *testing.T, hosts ...string) *runFixture {
 			replyErr(w, 400, err.Error())
 			return
 		}
-		b := Batch{BatchID: "b1"}
+		b := apitype.Batch{BatchID: "b1"}
 		for i, h := range f.hosts {
-			b.Runs = append(b.Runs, Run{ID: int64(11 + i), BatchID: "b1", ScriptID: 7, ScriptName: "uptime",
-				HostID: h.ID, HostName: h.Name, State: statePending})
+			b.Runs = append(b.Runs, apitype.Run{ID: apitype.ID(strconv.Itoa(11 + i)), BatchID: "b1", ScriptID: "7", ScriptName: "uptime",
+				HostID: h.ID, HostName: h.Name, State: apitype.RunPending})
 		}
 		reply(w, b)
 	})
@@ -66,15 +69,15 @@ func newRunFixture(t *testing.T, hosts ...string) *runFixture {
 func (f *runFixture) final() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	all := []Run{
-		{State: stateDone, Success: true, ExitCode: 0, Stdout: "up 3 days\nload 0.1\n", Duration: 1500 * time.Millisecond},
-		{State: stateDone, Success: false, ExitCode: 1, Stdout: "partial", Stderr: "disk full\n", Duration: 2 * time.Second},
-		{State: stateFailed, Error: "dial tcp 10.0.0.3:12444: connection refused"},
+	all := []apitype.Run{
+		{State: apitype.RunDone, Success: true, ExitCode: 0, Stdout: "up 3 days\nload 0.1\n", Duration: 1500 * time.Millisecond},
+		{State: apitype.RunDone, Success: false, ExitCode: 1, Stdout: "partial", Stderr: "disk full\n", Duration: 2 * time.Second},
+		{State: apitype.RunFailed, Error: "dial tcp 10.0.0.3:12444: connection refused"},
 	}
 	f.runs = nil
 	for i, h := range f.hosts {
 		r := all[i]
-		r.ID, r.BatchID, r.ScriptID, r.ScriptName, r.HostID, r.HostName = int64(11+i), "b1", 7, "uptime", h.ID, h.Name
+		r.ID, r.BatchID, r.ScriptID, r.ScriptName, r.HostID, r.HostName = apitype.ID(strconv.Itoa(11+i)), "b1", "7", "uptime", h.ID, h.Name
 		f.runs = append(f.runs, r)
 	}
 }
@@ -87,13 +90,13 @@ func sse(w http.ResponseWriter, event string, data any) {
 
 func (f *runFixture) streamAll(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/event-stream")
-	out := func(id int64, stream, data string) {
+	out := func(id int, stream, data string) {
 		h := f.hosts[id-11]
-		sse(w, "output", outputEvent{RunID: id, HostID: h.ID, HostName: h.Name, Stream: stream, Data: data})
+		sse(w, "output", apitype.Output{RunID: apitype.ID(strconv.Itoa(id)), HostID: h.ID, HostName: h.Name, Stream: stream, Data: data})
 	}
 	fmt.Fprint(w, ": hello\n\n")
-	for _, h := range f.hosts {
-		sse(w, "state", Run{ID: 10 + h.ID, BatchID: "b1", HostID: h.ID, HostName: h.Name, State: stateRunning})
+	for i, h := range f.hosts {
+		sse(w, "state", apitype.Run{ID: apitype.ID(strconv.Itoa(11 + i)), BatchID: "b1", HostID: h.ID, HostName: h.Name, State: apitype.RunRunning})
 	}
 	// Lines arrive in pieces, interleaved between hosts and streams.
 	out(11, "stdout", "up 3")
@@ -118,7 +121,7 @@ func TestRunFollowsThreeHosts(t *testing.T) {
 	if r.code != ExitUnreachable {
 		t.Errorf("exit code = %d, want 3 (web3 unreachable wins over web2's failure)\n%s", r.code, r.stderr)
 	}
-	if f.req.ScriptID != 7 || fmt.Sprint(f.req.HostIDs) != "[1 2]" || fmt.Sprint(f.req.GroupIDs) != "[1]" {
+	if f.req.ScriptID != "7" || fmt.Sprint(f.req.HostIDs) != "[1 2]" || fmt.Sprint(f.req.GroupIDs) != "[1]" {
 		t.Errorf("POST /api/runs body = %+v, want script 7, hosts [1 2], group [1]", f.req)
 	}
 	wantOut := "web1: up 3 days\nweb1: load 0.1\nweb2: partial\n"
@@ -147,7 +150,7 @@ func TestRunJSON(t *testing.T) {
 	if r.code != ExitUnreachable {
 		t.Errorf("exit code = %d, want 3", r.code)
 	}
-	var b Batch
+	var b apitype.Batch
 	if err := json.Unmarshal([]byte(r.stdout), &b); err != nil {
 		t.Fatalf("stdout is not the batch JSON: %v\n%s", err, r.stdout)
 	}
@@ -163,7 +166,7 @@ func TestRunJSON(t *testing.T) {
 func TestRunOneHostRawOutput(t *testing.T) {
 	f := newRunFixture(t, "web1")
 	f.mux.HandleFunc("GET /api/runs/batch/b1/stream", func(w http.ResponseWriter, r *http.Request) {
-		sse(w, "output", outputEvent{RunID: 11, HostID: 1, HostName: "web1", Stream: "stdout", Data: "no prefix, no newline"})
+		sse(w, "output", apitype.Output{RunID: "11", HostID: "1", HostName: "web1", Stream: "stdout", Data: "no prefix, no newline"})
 		f.final()
 		run := f.runs[0]
 		run.Stdout = ""
@@ -190,7 +193,7 @@ func TestRunFallsBackToPolling(t *testing.T) {
 		}
 		polls++
 		if polls == 1 {
-			reply(w, []Run{{ID: 11, BatchID: "b1", HostName: "web1", State: stateRunning}})
+			reply(w, []apitype.Run{{ID: "11", BatchID: "b1", HostName: "web1", State: apitype.RunRunning}})
 			return
 		}
 		f.final()
@@ -217,7 +220,7 @@ func TestRunFallsBackToPolling(t *testing.T) {
 func TestRunStreamGoesSilent(t *testing.T) {
 	f := newRunFixture(t, "web1")
 	f.mux.HandleFunc("GET /api/runs/batch/b1/stream", func(w http.ResponseWriter, r *http.Request) {
-		sse(w, "output", outputEvent{RunID: 11, Stream: "stdout", Data: "up 3"})
+		sse(w, "output", apitype.Output{RunID: "11", Stream: "stdout", Data: "up 3"})
 		<-r.Context().Done() // then nothing, not even keepalives
 	})
 	f.mux.HandleFunc("GET /api/runs", func(w http.ResponseWriter, r *http.Request) {
@@ -243,7 +246,7 @@ func TestRunStreamGoesSilent(t *testing.T) {
 func TestRunInterrupted(t *testing.T) {
 	f := newRunFixture(t, "web1", "web2")
 	f.mux.HandleFunc("GET /api/runs/batch/b1/stream", func(w http.ResponseWriter, r *http.Request) {
-		sse(w, "output", outputEvent{RunID: 11, HostName: "web1", Stream: "stdout", Data: "a line\nhalf a line"})
+		sse(w, "output", apitype.Output{RunID: "11", HostName: "web1", Stream: "stdout", Data: "a line\nhalf a line"})
 		<-r.Context().Done()
 	})
 	f.use(t)
@@ -270,7 +273,7 @@ func TestRunNoFollow(t *testing.T) {
 		t.Errorf("run --no-follow = %+v", r)
 	}
 	r = ctlRun(t, "", "run", "uptime", "--group", "all", "--no-follow", "--json")
-	var b Batch
+	var b apitype.Batch
 	if err := json.Unmarshal([]byte(r.stdout), &b); err != nil || b.BatchID != "b1" || len(b.Runs) != 2 {
 		t.Errorf("run --no-follow --json = %+v (%v)", r, err)
 	}
@@ -286,8 +289,8 @@ func TestRunUsage(t *testing.T) {
 	}{
 		{[]string{"run", "uptime"}, "--host HOST or --group GROUP", ExitUsage},
 		{[]string{"run", "--host", "web1"}, "needs SCRIPT", ExitUsage},
-		{[]string{"run", "nosuch", "--host", "web1"}, `no script named "nosuch"`, ExitError},
-		{[]string{"run", "uptime", "--host", "web9"}, `no host named "web9" (see "ottoctl hosts ls")`, ExitError},
+		{[]string{"run", "nosuch", "--host", "web1"}, `no script with the name or ID "nosuch"`, ExitError},
+		{[]string{"run", "uptime", "--host", "web9"}, `no host with the name or ID "web9" (see "ottoctl hosts ls")`, ExitError},
 		{[]string{"run", "uptime", "--host"}, "flag needs an argument", ExitUsage},
 	} {
 		r := ctlRun(t, "", tc.args...)
@@ -298,19 +301,19 @@ func TestRunUsage(t *testing.T) {
 }
 
 func TestOutcome(t *testing.T) {
-	ok := Run{HostName: "a", State: stateDone, Success: true}
-	bad := Run{HostName: "b", State: stateDone, ExitCode: 2}
-	gone := Run{HostName: "c", State: stateFailed, Error: "refused"}
-	stop := Run{HostName: "d", State: stateCanceled}
+	ok := apitype.Run{HostName: "a", State: apitype.RunDone, Success: true}
+	bad := apitype.Run{HostName: "b", State: apitype.RunDone, ExitCode: 2}
+	gone := apitype.Run{HostName: "c", State: apitype.RunFailed, Error: "refused"}
+	stop := apitype.Run{HostName: "d", State: apitype.RunCanceled}
 	for _, tc := range []struct {
-		runs []Run
+		runs []apitype.Run
 		want int
 	}{
-		{[]Run{ok}, ExitOK},
-		{[]Run{ok, bad}, ExitError},
-		{[]Run{ok, stop}, ExitError},
-		{[]Run{ok, gone}, ExitUnreachable},
-		{[]Run{bad, gone, stop}, ExitUnreachable},
+		{[]apitype.Run{ok}, ExitOK},
+		{[]apitype.Run{ok, bad}, ExitError},
+		{[]apitype.Run{ok, stop}, ExitError},
+		{[]apitype.Run{ok, gone}, ExitUnreachable},
+		{[]apitype.Run{bad, gone, stop}, ExitUnreachable},
 	} {
 		if got := exitCode(outcome(tc.runs)); got != tc.want {
 			t.Errorf("outcome(%v) exits %d, want %d", tc.runs, got, tc.want)
@@ -326,4 +329,20 @@ func newTestGlobals() (*globals, error) {
 	g.stderr = new(strings.Builder)
 	g.loc = time.UTC
 	return &g, nil
+}
+
+func TestLineBuffer(t *testing.T) {
+	var b strings.Builder
+	lb := &lineBuffer{prefix: "web1: ", w: &b}
+	for _, chunk := range []string{"hel", "lo\nwor", "ld\n", "\n", "no end"} {
+		lb.write(chunk)
+	}
+	if got, want := b.String(), "web1: hello\nweb1: world\nweb1: \n"; got != want {
+		t.Errorf("before flush: %q, want %q", got, want)
+	}
+	lb.flush()
+	lb.flush()
+	if got, want := b.String(), "web1: hello\nweb1: world\nweb1: \nweb1: no end\n"; got != want {
+		t.Errorf("after flush: %q, want %q", got, want)
+	}
 }

@@ -4,12 +4,13 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/otto-automation/otto/internal/apitype"
 )
 
 func newRunsCommand() *cli.Command {
@@ -29,7 +30,7 @@ func newRunsCommand() *cli.Command {
 					&cli.StringFlag{Name: "script", Usage: "only runs of `SCRIPT` (name or ID)"},
 					&cli.StringFlag{Name: "batch", Usage: "only the runs of `BATCH`"},
 					&cli.StringFlag{Name: "schedule", Usage: "only the runs `SCHEDULE` started (name or ID)"},
-					&cli.Int64Flag{Name: "before", Usage: "only runs older than run `ID`"},
+					&cli.StringFlag{Name: "before", Usage: "only runs older than run `ID`"},
 					&cli.IntFlag{Name: "limit", Value: 50, Usage: "list at most `N` runs"},
 				},
 				Action: act(func(ctx context.Context, c *cli.Context, g *globals, args []string) error {
@@ -37,7 +38,7 @@ func newRunsCommand() *cli.Command {
 						return err
 					}
 					o := runsLsOpts{host: c.String("host"), script: c.String("script"), batch: c.String("batch"), schedule: c.String("schedule"),
-						before: c.Int64("before"), limit: c.Int("limit")}
+						before: c.String("before"), limit: c.Int("limit")}
 					if o.limit < 1 {
 						return usagef("--limit %d: give a positive number", o.limit)
 					}
@@ -73,7 +74,7 @@ func newRunsCommand() *cli.Command {
 							return err
 						}
 					}
-					var ids []int64
+					var ids []apitype.ID
 					for _, a := range args {
 						id, err := runID(a)
 						if err != nil {
@@ -88,18 +89,19 @@ func newRunsCommand() *cli.Command {
 	}
 }
 
-// runID reads a run's ID: runs have no names.
-func runID(s string) (int64, error) {
-	id, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || id <= 0 {
-		return 0, usagef("%q is not a run ID (runs are numbered; see \"ottoctl runs ls\")", s)
+// runID reads a run's ID: runs have no names, and the server numbers
+// them.
+func runID(s string) (apitype.ID, error) {
+	s = strings.TrimSpace(s)
+	if id, err := strconv.ParseUint(s, 10, 63); err != nil || id == 0 {
+		return "", usagef("%q is not a run ID (runs are numbered; see \"ottoctl runs ls\")", s)
 	}
-	return id, nil
+	return apitype.ID(s), nil
 }
 
 type runsLsOpts struct {
 	host, script, batch, schedule string
-	before                        int64
+	before                        string
 	limit                         int
 }
 
@@ -114,37 +116,41 @@ func runRunsLs(ctx context.Context, o runsLsOpts, g *globals, out io.Writer) err
 		if err != nil {
 			return err
 		}
-		q.Set("host", strconv.FormatInt(id, 10))
+		q.Set("host", string(id))
 	}
 	if o.script != "" {
 		id, err := newResolver(cl, scriptKind()).id(ctx, o.script)
 		if err != nil {
 			return err
 		}
-		q.Set("script", strconv.FormatInt(id, 10))
+		q.Set("script", string(id))
 	}
 	if o.schedule != "" {
 		id, err := newResolver(cl, scheduleKind()).id(ctx, o.schedule)
 		if err != nil {
 			return err
 		}
-		q.Set("schedule", strconv.FormatInt(id, 10))
+		q.Set("schedule", string(id))
 	}
 	if o.batch != "" {
 		q.Set("batch", o.batch)
 	}
-	if o.before > 0 {
-		q.Set("before", strconv.FormatInt(o.before, 10))
+	if o.before != "" {
+		id, err := runID(o.before)
+		if err != nil {
+			return err
+		}
+		q.Set("before", string(id))
 	}
-	var runs []Run
-	if err := cl.get(ctx, "/api/runs", q, &runs); err != nil {
+	runs, err := cl.Runs(ctx, q)
+	if err != nil {
 		return err
 	}
 	switch {
 	case g.json:
-		return writeJSON(out, nonNil(runs))
+		return writeJSON(out, runs)
 	case g.quiet:
-		ids := make([]int64, len(runs))
+		ids := make([]apitype.ID, len(runs))
 		for i, r := range runs {
 			ids[i] = r.ID
 		}
@@ -153,29 +159,29 @@ func runRunsLs(ctx context.Context, o runsLsOpts, g *globals, out io.Writer) err
 	return renderRuns(out, runs, g)
 }
 
-func fmtExit(r Run) string {
-	if r.State != stateDone {
+func fmtExit(r apitype.Run) string {
+	if r.State != apitype.RunDone {
 		return "-"
 	}
 	return strconv.Itoa(r.ExitCode)
 }
 
-func renderRuns(w io.Writer, runs []Run, g *globals) error {
+func renderRuns(w io.Writer, runs []apitype.Run, g *globals) error {
 	t := newTable(w, "ID", "STARTED", "SCRIPT", "HOST", "STATE", "EXIT", "DURATION", "BY")
 	for _, r := range runs {
-		t.row(fmt.Sprint(r.ID), fmtTime(r.Started, g.loc), r.ScriptName, r.HostName, r.State, fmtExit(r),
+		t.row(string(r.ID), fmtTime(r.Started, g.loc), r.ScriptName, r.HostName, r.State, fmtExit(r),
 			fmtDuration(r.Duration), orDash(r.StartedBy))
 	}
 	return t.flush()
 }
 
-func runRunsShow(ctx context.Context, id int64, outputOnly bool, g *globals, out, errOut io.Writer) error {
+func runRunsShow(ctx context.Context, id apitype.ID, outputOnly bool, g *globals, out, errOut io.Writer) error {
 	cl, err := g.client()
 	if err != nil {
 		return err
 	}
-	var r Run
-	if err := cl.get(ctx, idPath("/api/runs/run", id), nil, &r); err != nil {
+	r, err := cl.Run(ctx, string(id))
+	if err != nil {
 		return err
 	}
 	switch {
@@ -193,15 +199,15 @@ func runRunsShow(ctx context.Context, id int64, outputOnly bool, g *globals, out
 	return renderRun(out, r, g)
 }
 
-func renderRun(w io.Writer, r Run, g *globals) error {
+func renderRun(w io.Writer, r apitype.Run, g *globals) error {
 	f := newFields(w)
-	f.add("ID", fmt.Sprint(r.ID))
+	f.add("ID", string(r.ID))
 	f.add("Batch", r.BatchID)
-	f.add("Script", fmt.Sprintf("%s (ID %d)", r.ScriptName, r.ScriptID))
-	f.add("Host", fmt.Sprintf("%s (ID %d)", r.HostName, r.HostID))
+	f.add("Script", withID(r.ScriptName, r.ScriptID))
+	f.add("Host", withID(r.HostName, r.HostID))
 	f.add("Started by", orDash(r.StartedBy))
 	f.add("State", r.State)
-	if r.State == stateDone {
+	if r.State == apitype.RunDone {
 		f.add("Exit code", strconv.Itoa(r.ExitCode))
 		f.add("Success", yesNo(r.Success))
 	}
@@ -232,33 +238,41 @@ func renderRun(w io.Writer, r Run, g *globals) error {
 	return nil
 }
 
-func runRunsCancel(ctx context.Context, ids []int64, batch string, g *globals, out io.Writer) error {
+// withID is "name (ID id)", or the name alone when the ID is unknown.
+func withID(name string, id apitype.ID) string {
+	if id == "" {
+		return name
+	}
+	return fmt.Sprintf("%s (ID %s)", name, id)
+}
+
+func runRunsCancel(ctx context.Context, ids []apitype.ID, batch string, g *globals, out io.Writer) error {
 	cl, err := g.client()
 	if err != nil {
 		return err
 	}
 	if batch != "" {
-		var runs []Run
-		if err := cl.get(ctx, "/api/runs", url.Values{"batch": {batch}, "limit": {"10000"}}, &runs); err != nil {
+		runs, err := cl.Runs(ctx, url.Values{"batch": {batch}, "limit": {"10000"}})
+		if err != nil {
 			return err
 		}
 		if len(runs) == 0 {
 			return &notFoundError{msg: fmt.Sprintf("no runs in batch %q (see \"ottoctl runs ls\")", batch)}
 		}
 		for _, r := range runs {
-			if !r.finished() {
+			if !r.Done() {
 				ids = append(ids, r.ID)
 			}
 		}
 	}
-	canceled := []int64{}
+	canceled := []apitype.ID{}
 	for _, id := range ids {
-		if err := cl.call(ctx, http.MethodPost, idPath("/api/runs/run", id, "cancel"), nil, nil, nil); err != nil {
+		if err := cl.CancelRun(ctx, string(id)); err != nil {
 			return err
 		}
 		canceled = append(canceled, id)
 		if !g.json && !g.quiet {
-			fmt.Fprintf(out, "canceled run %d\n", id)
+			fmt.Fprintf(out, "canceled run %s\n", id)
 		}
 	}
 	switch {

@@ -2,11 +2,12 @@ package ctl
 
 import (
 	"context"
-	"fmt"
 	"io"
-	"net/http"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/otto-automation/otto/internal/apiclient"
+	"github.com/otto-automation/otto/internal/apitype"
 )
 
 func newSchedulesCommand() *cli.Command {
@@ -126,13 +127,13 @@ func runSchedulesLs(ctx context.Context, g *globals, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	var scheds []Schedule
-	if err := cl.get(ctx, "/api/schedules", nil, &scheds); err != nil {
+	scheds, err := cl.Schedules(ctx)
+	if err != nil {
 		return err
 	}
 	switch {
 	case g.json:
-		return writeJSON(out, nonNil(scheds))
+		return writeJSON(out, scheds)
 	case g.quiet:
 		return writeIDs(out, idsOf(scheds, scheduleKind())...)
 	}
@@ -144,9 +145,9 @@ func runSchedulesLs(ctx context.Context, g *globals, out io.Writer) error {
 }
 
 // names are the names of scripts, hosts and groups, for tables.
-type names struct{ scripts, hosts, groups map[int64]string }
+type names struct{ scripts, hosts, groups map[apitype.ID]string }
 
-func loadNames(ctx context.Context, cl *client) (names, error) {
+func loadNames(ctx context.Context, cl *apiclient.Client) (names, error) {
 	var n names
 	var err error
 	if n.scripts, err = newResolver(cl, scriptKind()).names(ctx); err != nil {
@@ -159,7 +160,7 @@ func loadNames(ctx context.Context, cl *client) (names, error) {
 	return n, err
 }
 
-func fmtScope(s Scope, n names) string {
+func fmtScope(s apitype.Scope, n names) string {
 	var parts []string
 	if len(s.HostIDs) > 0 {
 		parts = append(parts, "hosts "+fmtNames(s.HostIDs, n.hosts))
@@ -176,11 +177,11 @@ func fmtScope(s Scope, n names) string {
 	return parts[0] + "; " + parts[1]
 }
 
-func renderSchedules(w io.Writer, scheds []Schedule, n names, g *globals) error {
+func renderSchedules(w io.Writer, scheds []apitype.Schedule, n names, g *globals) error {
 	t := newTable(w, "ID", "NAME", "SCRIPT", "PATTERN", "TARGETS", "ENABLED", "LAST RUN")
 	for _, s := range scheds {
-		t.row(fmt.Sprint(s.ID), s.Name, orName(n.scripts, s.ScriptID), s.Pattern, fmtScope(s.Scope, n),
-			yesNo(s.Enabled), fmtTime(s.LastRun, g.loc))
+		t.row(string(s.ID), s.Name, orName(n.scripts, s.ScriptID), s.Pattern, fmtScope(s.Scope, n),
+			yesNo(s.Enabled), fmtTime(s.LastRunTime, g.loc))
 	}
 	return t.flush()
 }
@@ -205,19 +206,19 @@ func runSchedulesShow(ctx context.Context, arg string, g *globals, out io.Writer
 		return err
 	}
 	f := newFields(out)
-	f.add("ID", fmt.Sprint(s.ID))
+	f.add("ID", string(s.ID))
 	f.add("Name", s.Name)
 	f.add("Script", orName(n.scripts, s.ScriptID))
 	f.add("Pattern", s.Pattern+" (UTC)")
 	f.add("Hosts", fmtNames(s.Scope.HostIDs, n.hosts))
 	f.add("Groups", fmtNames(s.Scope.GroupIDs, n.groups))
 	f.add("Enabled", yesNo(s.Enabled))
-	f.add("Last run", fmtTime(s.LastRun, g.loc))
+	f.add("Last run", fmtTime(s.LastRunTime, g.loc))
 	return f.flush()
 }
 
 // scope resolves --host and --group into old's place where given.
-func (o scheduleOpts) scope(ctx context.Context, cl *client, old Scope) (Scope, error) {
+func (o scheduleOpts) scope(ctx context.Context, cl *apiclient.Client, old apitype.Scope) (apitype.Scope, error) {
 	s := old
 	var err error
 	if o.hostsSet {
@@ -250,16 +251,16 @@ func runSchedulesAdd(ctx context.Context, o scheduleOpts, g *globals, out io.Wri
 	if err != nil {
 		return err
 	}
-	scope, err := o.scope(ctx, cl, Scope{HostIDs: []int64{}, GroupIDs: []int64{}})
+	scope, err := o.scope(ctx, cl, apitype.Scope{HostIDs: []apitype.ID{}, GroupIDs: []apitype.ID{}})
 	if err != nil {
 		return err
 	}
-	req := scheduleRequest{Name: *o.name, ScriptID: sid, Scope: scope, Pattern: *o.pattern, Enabled: o.enabled}
-	var s Schedule
-	if err := cl.call(ctx, http.MethodPut, "/api/schedules/schedule", nil, req, &s); err != nil {
+	req := apitype.ScheduleRequest{Name: *o.name, ScriptID: sid, Scope: scope, Pattern: *o.pattern, Enabled: o.enabled}
+	s, err := cl.CreateSchedule(ctx, req)
+	if err != nil {
 		return err
 	}
-	return done(out, g, s, s.ID, "added schedule %s (ID %d)", s.Name, s.ID)
+	return done(out, g, s, s.ID, "added schedule %s (ID %s)", s.Name, s.ID)
 }
 
 func runSchedulesEdit(ctx context.Context, arg string, o scheduleOpts, g *globals, out io.Writer) error {
@@ -274,7 +275,7 @@ func runSchedulesEdit(ctx context.Context, arg string, o scheduleOpts, g *global
 	if err != nil {
 		return err
 	}
-	req := scheduleRequest{Name: s.Name, ScriptID: s.ScriptID, Pattern: s.Pattern, Enabled: o.enabled}
+	req := apitype.ScheduleRequest{ID: s.ID, Name: s.Name, ScriptID: s.ScriptID, Pattern: s.Pattern, Enabled: o.enabled}
 	if o.name != nil {
 		req.Name = *o.name
 	}
@@ -289,8 +290,8 @@ func runSchedulesEdit(ctx context.Context, arg string, o scheduleOpts, g *global
 	if req.Scope, err = o.scope(ctx, cl, s.Scope); err != nil {
 		return err
 	}
-	if err := cl.call(ctx, http.MethodPost, idPath("/api/schedules/schedule", s.ID), nil, req, &s); err != nil {
+	if s, err = cl.EditSchedule(ctx, string(s.ID), req); err != nil {
 		return err
 	}
-	return done(out, g, s, s.ID, "changed schedule %s (ID %d)", s.Name, s.ID)
+	return done(out, g, s, s.ID, "changed schedule %s (ID %s)", s.Name, s.ID)
 }

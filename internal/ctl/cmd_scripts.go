@@ -5,12 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"strconv"
 	"strings"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/otto-automation/otto/internal/apitype"
 )
 
 // validAfter reports whether s is an after-run action of a script
@@ -221,30 +222,30 @@ func runScriptsLs(ctx context.Context, g *globals, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	var scripts []Script
-	if err := cl.get(ctx, "/api/scripts", nil, &scripts); err != nil {
+	scripts, err := cl.Scripts(ctx)
+	if err != nil {
 		return err
 	}
 	switch {
 	case g.json:
-		return writeJSON(out, nonNil(scripts))
+		return writeJSON(out, scripts)
 	case g.quiet:
 		return writeIDs(out, idsOf(scripts, scriptKind())...)
 	}
 	return renderScripts(out, scripts)
 }
 
-func fmtRunAs(r RunAs) string {
+func fmtRunAs(r apitype.RunAs) string {
 	if r.Inherit {
 		return "client"
 	}
 	return fmt.Sprintf("%d:%d", r.UID, r.GID)
 }
 
-func renderScripts(w io.Writer, scripts []Script) error {
+func renderScripts(w io.Writer, scripts []apitype.Script) error {
 	t := newTable(w, "ID", "NAME", "EXECUTABLE", "RUN AS", "AFTER", "ENABLED")
 	for _, s := range scripts {
-		t.row(fmt.Sprint(s.ID), s.Name, s.Executable, fmtRunAs(s.RunAs), orDash(s.AfterExecution), yesNo(s.Enabled))
+		t.row(string(s.ID), s.Name, s.Executable, fmtRunAs(s.RunAs), orDash(s.AfterExecution), yesNo(s.Enabled))
 	}
 	return t.flush()
 }
@@ -271,20 +272,20 @@ func runScriptsShow(ctx context.Context, arg string, bodyOnly bool, g *globals, 
 	if err != nil {
 		return err
 	}
-	var groups []Group
-	if err := cl.get(ctx, idPath("/api/scripts/script", s.ID, "groups"), nil, &groups); err != nil {
+	groups, err := cl.ScriptGroups(ctx, string(s.ID))
+	if err != nil {
 		return err
 	}
 	return renderScript(out, s, groups, atts)
 }
 
-func renderScript(w io.Writer, s Script, groups []Group, atts map[int64]string) error {
+func renderScript(w io.Writer, s apitype.Script, groups []apitype.Group, atts map[apitype.ID]string) error {
 	gnames := make([]string, len(groups))
 	for i, gr := range groups {
 		gnames[i] = gr.Name
 	}
 	f := newFields(w)
-	f.add("ID", fmt.Sprint(s.ID))
+	f.add("ID", string(s.ID))
 	f.add("Name", s.Name)
 	f.add("Executable", s.Executable)
 	f.add("Run as", fmtRunAs(s.RunAs))
@@ -309,7 +310,7 @@ func runScriptsAdd(ctx context.Context, o scriptOpts, g *globals, out io.Writer)
 	if o.body == nil {
 		return usagef("--file is required: the script's body (- for stdin)")
 	}
-	req := scriptRequest{Name: *o.name, Script: *o.body, RunAs: RunAs{Inherit: true}, Enabled: o.enabled,
+	req := apitype.ScriptRequest{Name: *o.name, Script: *o.body, RunAs: apitype.RunAs{Inherit: true}, Enabled: o.enabled,
 		Environment: o.env.apply(nil)}
 	var err error
 	switch {
@@ -324,7 +325,7 @@ func runScriptsAdd(ctx context.Context, o scriptOpts, g *globals, out io.Writer)
 		}
 	}
 	if o.uid != nil || o.gid != nil {
-		req.RunAs = RunAs{UID: deref(o.uid), GID: deref(o.gid)}
+		req.RunAs = apitype.RunAs{UID: deref(o.uid), GID: deref(o.gid)}
 	}
 	if o.workdir != nil {
 		req.WorkingDirectory = *o.workdir
@@ -343,17 +344,16 @@ func runScriptsAdd(ctx context.Context, o scriptOpts, g *globals, out io.Writer)
 	if err != nil {
 		return err
 	}
-	var s Script
-	if err := cl.call(ctx, http.MethodPut, "/api/scripts/script", nil, req, &s); err != nil {
+	s, err := cl.CreateScript(ctx, req)
+	if err != nil {
 		return err
 	}
 	if len(gids) > 0 {
-		if err := cl.call(ctx, http.MethodPost, idPath("/api/scripts/script", s.ID, "groups"), nil,
-			struct{ Groups []int64 }{gids}, nil); err != nil {
-			return fmt.Errorf("added script %s (ID %d), but setting its groups failed: %w", s.Name, s.ID, err)
+		if err := cl.SetScriptGroups(ctx, string(s.ID), gids); err != nil {
+			return fmt.Errorf("added script %s (ID %s), but setting its groups failed: %w", s.Name, s.ID, err)
 		}
 	}
-	return done(out, g, s, s.ID, "added script %s (ID %d)", s.Name, s.ID)
+	return done(out, g, s, s.ID, "added script %s (ID %s)", s.Name, s.ID)
 }
 
 func runScriptsEdit(ctx context.Context, arg string, o scriptOpts, g *globals, out io.Writer) error {
@@ -369,7 +369,7 @@ func runScriptsEdit(ctx context.Context, arg string, o scriptOpts, g *globals, o
 	if err != nil {
 		return err
 	}
-	req := scriptRequest{Name: s.Name, Executable: s.Executable, Script: s.Script, Environment: o.env.apply(s.Environment),
+	req := apitype.ScriptRequest{ID: s.ID, Name: s.Name, Executable: s.Executable, Script: s.Script, Environment: o.env.apply(s.Environment),
 		RunAs: s.RunAs, WorkingDirectory: s.WorkingDirectory, AfterExecution: s.AfterExecution,
 		AttachmentIDs: s.AttachmentIDs, Enabled: o.enabled}
 	for _, f := range []struct {
@@ -382,7 +382,7 @@ func runScriptsEdit(ctx context.Context, arg string, o scriptOpts, g *globals, o
 	}
 	switch {
 	case o.inherit:
-		req.RunAs = RunAs{Inherit: true}
+		req.RunAs = apitype.RunAs{Inherit: true}
 	case o.uid != nil || o.gid != nil:
 		req.RunAs.Inherit = false
 		if o.uid != nil {
@@ -397,22 +397,21 @@ func runScriptsEdit(ctx context.Context, arg string, o scriptOpts, g *globals, o
 			return err
 		}
 	}
-	var gids []int64
+	var gids []apitype.ID
 	if o.groupsSet {
 		if gids, err = newResolver(cl, groupKind()).ids(ctx, o.groups); err != nil {
 			return err
 		}
 	}
-	if err := cl.call(ctx, http.MethodPost, idPath("/api/scripts/script", s.ID), nil, req, &s); err != nil {
+	if s, err = cl.EditScript(ctx, string(s.ID), req); err != nil {
 		return err
 	}
 	if o.groupsSet {
-		if err := cl.call(ctx, http.MethodPost, idPath("/api/scripts/script", s.ID, "groups"), nil,
-			struct{ Groups []int64 }{gids}, nil); err != nil {
+		if err := cl.SetScriptGroups(ctx, string(s.ID), gids); err != nil {
 			return err
 		}
 	}
-	return done(out, g, s, s.ID, "changed script %s (ID %d)", s.Name, s.ID)
+	return done(out, g, s, s.ID, "changed script %s (ID %s)", s.Name, s.ID)
 }
 
 func deref[T any](p *T) T {

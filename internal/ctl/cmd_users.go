@@ -4,9 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/http"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/otto-automation/otto/internal/apitype"
 )
 
 func newUsersCommand() *cli.Command {
@@ -54,7 +55,7 @@ func newUsersCommand() *cli.Command {
 					if err := needArgs(c, args, 1, 1); err != nil {
 						return err
 					}
-					req := userRequest{Username: args[0], Role: c.String("role")}
+					req := apitype.UserRequest{Username: args[0], Role: c.String("role")}
 					if c.IsSet("email") {
 						req.Email = ptr(c.String("email"))
 					}
@@ -82,7 +83,7 @@ func newUsersCommand() *cli.Command {
 					if err := needArgs(c, args, 1, 1); err != nil {
 						return err
 					}
-					var req userRequest
+					var req apitype.UserRequest
 					req.Role = c.String("role")
 					if c.IsSet("email") {
 						req.Email = ptr(c.String("email"))
@@ -130,20 +131,24 @@ func newUsersCommand() *cli.Command {
 	}
 }
 
-func userPath(name string) string { return "/api/users/user/" + escape(name) }
+// apiKey is what users apikey --json prints: a new key, shown once.
+type apiKey struct {
+	Username string
+	APIKey   string
+}
 
 func runUsersLs(ctx context.Context, g *globals, out io.Writer) error {
 	cl, err := g.client()
 	if err != nil {
 		return err
 	}
-	var users []User
-	if err := cl.get(ctx, "/api/users", nil, &users); err != nil {
+	users, err := cl.Users(ctx)
+	if err != nil {
 		return err
 	}
 	switch {
 	case g.json:
-		return writeJSON(out, nonNil(users))
+		return writeJSON(out, users)
 	case g.quiet:
 		for _, u := range users {
 			fmt.Fprintln(out, u.Username)
@@ -153,10 +158,10 @@ func runUsersLs(ctx context.Context, g *globals, out io.Writer) error {
 	return renderUsers(out, users, g)
 }
 
-func renderUsers(w io.Writer, users []User, g *globals) error {
+func renderUsers(w io.Writer, users []apitype.User, g *globals) error {
 	t := newTable(w, "ID", "USERNAME", "ROLE", "EMAIL", "CAN LOG IN", "LAST LOGIN")
 	for _, u := range users {
-		t.row(fmt.Sprint(u.ID), u.Username, u.Role, orDash(u.Email), yesNo(u.CanLogIn), fmtTime(u.LastLogin, g.loc))
+		t.row(string(u.ID), u.Username, u.Role, orDash(u.Email), yesNo(u.CanLogIn), fmtTime(u.LastLogin, g.loc))
 	}
 	return t.flush()
 }
@@ -166,14 +171,14 @@ func runUsersShow(ctx context.Context, name string, g *globals, out io.Writer) e
 	if err != nil {
 		return err
 	}
-	var u User
-	if err := cl.get(ctx, userPath(name), nil, &u); err != nil {
+	u, err := cl.User(ctx, name)
+	if err != nil {
 		return err
 	}
 	return printUser(out, u, g)
 }
 
-func printUser(out io.Writer, u User, g *globals) error {
+func printUser(out io.Writer, u apitype.User, g *globals) error {
 	switch {
 	case g.json:
 		return writeJSON(out, u)
@@ -182,7 +187,7 @@ func printUser(out io.Writer, u User, g *globals) error {
 		return err
 	}
 	f := newFields(out)
-	f.add("ID", fmt.Sprint(u.ID))
+	f.add("ID", string(u.ID))
 	f.add("Username", u.Username)
 	f.add("Role", u.Role)
 	f.add("Email", orDash(u.Email))
@@ -193,7 +198,7 @@ func printUser(out io.Writer, u User, g *globals) error {
 	return f.flush()
 }
 
-func runUsersAdd(ctx context.Context, req userRequest, g *globals, out io.Writer) error {
+func runUsersAdd(ctx context.Context, req apitype.UserRequest, g *globals, out io.Writer) error {
 	cl, err := g.client()
 	if err != nil {
 		return err
@@ -201,18 +206,18 @@ func runUsersAdd(ctx context.Context, req userRequest, g *globals, out io.Writer
 	if req.Password, err = askPassword(ctx, g.stdin, g.stderr, fmt.Sprintf("Password for %s: ", req.Username), true); err != nil {
 		return err
 	}
-	var u User
-	if err := cl.call(ctx, http.MethodPut, "/api/users/user", nil, req, &u); err != nil {
+	u, err := cl.CreateUser(ctx, req)
+	if err != nil {
 		return err
 	}
 	if g.quiet {
 		_, err := fmt.Fprintln(out, u.Username)
 		return err
 	}
-	return done(out, g, u, u.ID, "added user %s (ID %d, role %s)", u.Username, u.ID, u.Role)
+	return done(out, g, u, u.ID, "added user %s (ID %s, role %s)", u.Username, u.ID, u.Role)
 }
 
-func runUsersEdit(ctx context.Context, name string, req userRequest, newPassword bool, g *globals, out io.Writer) error {
+func runUsersEdit(ctx context.Context, name string, req apitype.UserRequest, newPassword bool, g *globals, out io.Writer) error {
 	if req.Role == "" && req.Email == nil && req.MustChangePassword == nil && req.CanLogIn == nil && !newPassword {
 		return usagef("nothing to change: give the flags of what to change (see \"ottoctl users edit --help\")")
 	}
@@ -225,15 +230,15 @@ func runUsersEdit(ctx context.Context, name string, req userRequest, newPassword
 			return err
 		}
 	}
-	var u User
-	if err := cl.call(ctx, http.MethodPost, userPath(name), nil, req, &u); err != nil {
+	u, err := cl.EditUser(ctx, name, req)
+	if err != nil {
 		return err
 	}
 	if g.quiet {
 		_, err := fmt.Fprintln(out, u.Username)
 		return err
 	}
-	return done(out, g, u, u.ID, "changed user %s (ID %d)", u.Username, u.ID)
+	return done(out, g, u, u.ID, "changed user %s (ID %s)", u.Username, u.ID)
 }
 
 func runUsersRm(ctx context.Context, names []string, g *globals, out io.Writer) error {
@@ -243,7 +248,7 @@ func runUsersRm(ctx context.Context, names []string, g *globals, out io.Writer) 
 	}
 	removed := []string{}
 	for _, n := range names {
-		if err := cl.call(ctx, http.MethodDelete, userPath(n), nil, nil, nil); err != nil {
+		if err := cl.DeleteUser(ctx, n); err != nil {
 			return err
 		}
 		removed = append(removed, n)
@@ -275,11 +280,15 @@ func runUsersAPIKey(ctx context.Context, user string, save bool, g *globals, out
 	if save && user != s.Username {
 		return usagef("--save stores your own key only; %s is not %s", user, s.Username)
 	}
-	cl := newClient(s)
-	var k APIKey
-	if err := cl.call(ctx, http.MethodPost, userPath(user)+"/apikey", nil, nil, &k); err != nil {
+	cl, err := newClient(s, 0)
+	if err != nil {
 		return err
 	}
+	key, err := cl.NewAPIKey(ctx, user)
+	if err != nil {
+		return err
+	}
+	k := apiKey{Username: user, APIKey: key}
 	if save {
 		cf, path, err := g.config()
 		if err != nil {

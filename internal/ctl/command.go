@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/otto-automation/otto/internal/apiclient"
 )
 
 // Command is "otto ctl", which the ottoctl symlink calls. Every call builds
@@ -27,7 +29,7 @@ func Command() *cli.Command {
 			"$XDG_CONFIG_HOME/otto/ctl.toml; OTTO_CTL_CONFIG or --config names another), which\n" +
 			"\"ottoctl login\" writes. They may be given before the command or after it.\n\n" +
 			"Every command takes --json (stable field names, those of the API) and --quiet (IDs only).\n" +
-			"Wherever an ID is expected, a name works too; a number is taken as an ID.\n\n" +
+			"Wherever an ID is expected, a name works too: an argument is the ID it equals, else a name.\n\n" +
 			"Examples:\n" +
 			"   ottoctl login --url https://otto.example.com --username admin\n" +
 			"   ottoctl hosts ls\n" +
@@ -267,7 +269,12 @@ func (g *globals) settings() (settings, error) {
 
 // client returns an API client with the resolved settings, or a usage
 // error saying what is missing.
-func (g *globals) client() (*client, error) {
+func (g *globals) client() (*apiclient.Client, error) {
+	return g.clientIdle(0)
+}
+
+// clientIdle is client whose streams fail after streamIdle of silence.
+func (g *globals) clientIdle(streamIdle time.Duration) (*apiclient.Client, error) {
 	s, err := g.settings()
 	if err != nil {
 		return nil, err
@@ -275,7 +282,7 @@ func (g *globals) client() (*client, error) {
 	if err := s.check(); err != nil {
 		return nil, err
 	}
-	return newClient(s), nil
+	return newClient(s, streamIdle)
 }
 
 // errHelpShown ends an action whose flags asked for help.

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/otto-automation/otto/internal/apitype"
 )
 
 // TestHelpOfEveryCommand walks the tree: every command's help has an
@@ -81,14 +83,14 @@ func TestGroupWithoutSubcommandShowsHelp(t *testing.T) {
 func TestFlagsAfterArguments(t *testing.T) {
 	f := newFakeAPI(t)
 	f.mux.HandleFunc("GET /api/hosts", func(w http.ResponseWriter, r *http.Request) {
-		reply(w, []Host{{ID: 3, Name: "web1"}, {ID: 4, Name: "--weird"}})
+		reply(w, []apitype.Host{{ID: "3", Name: "web1"}, {ID: "4", Name: "--weird"}})
 	})
 	f.mux.HandleFunc("GET /api/hosts/host/{id}", func(w http.ResponseWriter, r *http.Request) {
-		reply(w, Host{ID: 3, Name: "web" + r.PathValue("id")})
+		reply(w, apitype.Host{ID: "3", Name: "web" + r.PathValue("id")})
 	})
 	f.use(t)
 	r := ctlRun(t, "", "hosts", "show", "web1", "--json")
-	if r.code != 0 || !strings.HasPrefix(r.stdout, "{\n  \"ID\": 3,") {
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "{\n  \"ID\": \"3\",") {
 		t.Errorf("hosts show web1 --json = %+v", r)
 	}
 	r = ctlRun(t, "", "hosts", "show", "web1", "-q")
@@ -136,7 +138,7 @@ func TestNotOttoServer(t *testing.T) {
 	t.Setenv(envUsername, "u")
 	t.Setenv(envAPIKey, "k")
 	r := ctlRun(t, "", "hosts", "ls")
-	if r.code != ExitError || !strings.Contains(r.stderr, "is --url an otto server?") {
+	if r.code != ExitError || !strings.Contains(r.stderr, "is "+srv+" an otto server?") {
 		t.Errorf("hosts ls against a web page = %+v", r)
 	}
 	srv = newPlainServer(t, http.StatusBadGateway, "<html>bad gateway</html>")

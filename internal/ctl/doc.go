@@ -1,9 +1,9 @@
 // Package ctl is ottoctl, the command line for people and shell scripts
 // over the otto server's REST API ("otto ctl", or the ottoctl symlink).
 //
-// It reaches the server only over HTTP and keeps its own copies of the JSON
-// shapes it reads (types.go), named as the API names them, so that --json
-// output has stable field names whatever the server's internals do.
+// It reaches the server only over HTTP, through internal/apiclient, and
+// reads and prints the API's own shapes (internal/apitype): --json shows
+// what the API answers, with its field names and its string IDs.
 //
 // The layout:
 //
@@ -13,14 +13,14 @@
 //   - cmd_*.go hold one family of subcommands each; every Action only
 //     calls a plain function that takes its options, the globals and the
 //     writers (runHostsLs, runRun, ...).
-//   - client.go is the HTTP client: the {"code","error","data"} envelope,
-//     the X-OTTO-USERNAME and X-OTTO-API-KEY headers, errors carrying the
-//     server's message and status. sse.go reads the live output streams.
+//   - client.go makes the apiclient.Client of the resolved settings (the
+//     envelope, the headers, the live output streams are apiclient's).
 //   - settings.go resolves the connection settings: flags, then OTTO_*
 //     variables, then the config file ~/.config/otto/ctl.toml.
-//   - resolve.go turns names or IDs into IDs; env.go holds the flags of
-//     environment variables; prompt.go and term_*.go ask for passwords
-//     (without echo on a terminal, through golang.org/x/sys/unix).
+//   - resolve.go turns names or IDs (opaque strings) into IDs; env.go
+//     holds the flags of environment variables; prompt.go and term_*.go
+//     ask for passwords (without echo on a terminal, through
+//     golang.org/x/sys/unix).
 //   - output.go draws tables, JSON and ID lists; exit.go is the one place
 //     that maps errors to exit codes and prints them.
 //

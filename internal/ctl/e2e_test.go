@@ -19,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/otto-automation/otto/internal/apiclient"
+	"github.com/otto-automation/otto/internal/apitype"
 	"github.com/otto-automation/otto/internal/testbin"
 )
 
@@ -197,8 +199,8 @@ func routeMissing(t *testing.T, method, path string) bool {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = cl.call(context.Background(), method, path, nil, nil, nil)
-	ae, isAPI := err.(*APIError)
+	err = cl.Do(context.Background(), method, path, nil, nil)
+	ae, isAPI := err.(*apiclient.Error)
 	return isAPI && (ae.Status == http.StatusNotFound || ae.Status == http.StatusMethodNotAllowed) && strings.Contains(ae.Message, "no API route")
 }
 
@@ -236,7 +238,7 @@ func TestEndToEnd(t *testing.T) {
 		"--group", "Otto Clients")
 	out = ok(t, "", "hosts", "ls")
 	contains(t, "hosts ls", out, "NAME", "web1", "web3", "Otto Clients,webservers", "dead")
-	var hosts []Host
+	var hosts []apitype.Host
 	okJSON(t, &hosts, "hosts", "ls")
 	if len(hosts) != 4 || hosts[0].Name != "web1" || hosts[0].Port != uint32(cl1.port) {
 		t.Errorf("hosts ls --json = %+v", hosts)
@@ -245,12 +247,12 @@ func TestEndToEnd(t *testing.T) {
 		t.Errorf("hosts ls -q = %q, want 4 IDs", ids)
 	}
 	ok(t, "", "hosts", "edit", "web2", "--env", "FAIL=1", "--secret", "TOKEN=hush")
-	var h Host
+	var h apitype.Host
 	okJSON(t, &h, "hosts", "show", "web2")
 	if len(h.Environment) != 2 || h.Environment[0].Value != "1" || h.Environment[1].Value != "" || !h.Environment[1].Secret {
 		t.Errorf("web2's environment = %+v, want FAIL=1 and a masked secret", h.Environment)
 	}
-	out = ok(t, "", "hosts", "show", strconv.FormatInt(h.ID, 10))
+	out = ok(t, "", "hosts", "show", string(h.ID))
 	contains(t, "hosts show", out, "Name:", "web2", `FAIL="1" TOKEN=(secret)`)
 	out = ok(t, "", "groups", "hosts", "set", "webservers", "web1", "web2", "web3")
 	contains(t, "groups hosts set", out, "has 3 host(s)")
@@ -270,7 +272,7 @@ func TestEndToEnd(t *testing.T) {
 	if got := ok(t, "", "scripts", "show", "hello", "--body"); got != body {
 		t.Errorf("scripts show --body = %q, want the file", got)
 	}
-	var sc Script
+	var sc apitype.Script
 	okJSON(t, &sc, "scripts", "show", "hello")
 	if sc.Executable != "/bin/sh" || !sc.RunAs.Inherit || !sc.Enabled {
 		t.Errorf("script = %+v", sc)
@@ -306,7 +308,7 @@ func TestEndToEnd(t *testing.T) {
 	out = ok(t, "", "schedules", "ls")
 	contains(t, "schedules ls", out, "nightly", "hello", "0 3 * * *", "groups webservers")
 	ok(t, "", "schedules", "edit", "nightly", "--disable", "--host", "web1")
-	var sch Schedule
+	var sch apitype.Schedule
 	okJSON(t, &sch, "schedules", "show", "nightly")
 	if sch.Enabled || len(sch.Scope.HostIDs) != 1 || len(sch.Scope.GroupIDs) != 1 {
 		t.Errorf("schedule after edit = %+v", sch)
@@ -315,7 +317,7 @@ func TestEndToEnd(t *testing.T) {
 	ok(t, "", "rules", "edit", "web-rule", "--order", "5")
 	out = ok(t, "", "rules", "ls")
 	contains(t, "rules ls", out, "web-rule", "5", "hostname=~^web && kernel_name=~Linux")
-	var rule Rule
+	var rule apitype.RegisterRule
 	okJSON(t, &rule, "rules", "show", "web-rule")
 	if rule.Order != 5 || len(rule.Clauses) != 2 {
 		t.Errorf("rule = %+v", rule)
@@ -344,7 +346,7 @@ func TestEndToEnd(t *testing.T) {
 	out = ok(t, "", "users", "ls")
 	contains(t, "users ls", out, "admin", "vera", "viewer", "vera@example.com")
 	ok(t, "", "users", "edit", "vera", "--email", "v@example.com")
-	var u User
+	var u apitype.User
 	okJSON(t, &u, "users", "show", "vera")
 	if u.Email != "v@example.com" || u.Role != "viewer" {
 		t.Errorf("vera = %+v", u)
@@ -386,19 +388,19 @@ func TestEndToEnd(t *testing.T) {
 		{"run", "nosuch", "--host", "web1"}, {"run", "hello", "--host", "web1,nosuch"},
 	} {
 		r := ctlRun(t, "", args...)
-		if r.code != ExitError || !strings.Contains(r.stderr, `named "nosuch"`) {
+		if r.code != ExitError || !strings.Contains(r.stderr, `with the name or ID "nosuch"`) {
 			t.Errorf("%q = %+v, want exit 1 and a clear message", args, r)
 		}
 	}
 	r = ctlRun(t, "", "hosts", "show", "999")
 	if r.code != ExitError || !strings.HasPrefix(r.stderr, "ottoctl: ") {
-		t.Errorf("hosts show 999 = %+v, want exit 1 and the server's 404 message", r)
+		t.Errorf("hosts show 999 = %+v, want exit 1 and a message", r)
 	}
 
 	// events.
 	out = ok(t, "", "events", "--count", "100")
 	contains(t, "events", out, "HostAdded", "admin", "ScriptAdded")
-	var events []Event
+	var events []apitype.Event
 	okJSON(t, &events, "events", "-c", "3")
 	if len(events) != 3 {
 		t.Errorf("events -c 3 --json: %d events", len(events))
@@ -447,7 +449,7 @@ func TestEndToEnd(t *testing.T) {
 	ok(t, "", "users", "rm", "vera", "newbie")
 	out = ok(t, "", "attachments", "rm", "app.conf")
 	contains(t, "attachments rm", out, "removed attachment app.conf")
-	var removed []int64
+	var removed []apitype.ID
 	okJSON(t, &removed, "hosts", "rm", "dead", "web3")
 	if len(removed) != 2 {
 		t.Errorf("hosts rm --json = %v", removed)
@@ -499,25 +501,25 @@ func testRunE2E(t *testing.T, cl1, cl2, cl3 *otClient) {
 
 	// --json: the batch with outputs, parsed back.
 	r = ctlRun(t, "", "run", "hello", "--group", "webservers", "--json")
-	var b Batch
+	var b apitype.Batch
 	if err := json.Unmarshal([]byte(r.stdout), &b); err != nil || len(b.Runs) != 3 {
 		t.Fatalf("run --json: %v\n%s", err, r.stdout)
 	}
 	for _, run := range b.Runs {
-		if !strings.HasPrefix(run.Stdout, "hello from ") || run.Stderr != "warn\n" || run.State != stateDone {
+		if !strings.HasPrefix(run.Stdout, "hello from ") || run.Stderr != "warn\n" || run.State != apitype.RunDone {
 			t.Errorf("run --json: %+v", run)
 		}
 	}
 
 	// runs ls and show.
-	var runs []Run
+	var runs []apitype.Run
 	okJSON(t, &runs, "runs", "ls", "--batch", b.BatchID)
 	if len(runs) != 3 {
 		t.Errorf("runs ls --batch: %d runs, want 3", len(runs))
 	}
 	out := ok(t, "", "runs", "ls", "--host", "web1", "--limit", "2")
 	contains(t, "runs ls", out, "hello", "web1", "done")
-	out = ok(t, "", "runs", "show", strconv.FormatInt(b.Runs[0].ID, 10))
+	out = ok(t, "", "runs", "show", string(b.Runs[0].ID))
 	contains(t, "runs show", out, "--- stdout ---", "hello from", "--- stderr ---", "warn")
 
 	// --no-follow, then cancel.
@@ -529,9 +531,9 @@ func testRunE2E(t *testing.T, cl1, cl2, cl3 *otClient) {
 	ok(t, "", "runs", "cancel", id)
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		var run Run
+		var run apitype.Run
 		okJSON(t, &run, "runs", "show", id)
-		if run.State == stateCanceled {
+		if run.State == apitype.RunCanceled {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -561,14 +563,14 @@ func testThroughBinary(t *testing.T, home string) {
 	if err != nil {
 		t.Fatalf("ottoctl hosts ls --json: %v\n%s", err, stderr.String())
 	}
-	var hosts []Host
+	var hosts []apitype.Host
 	if err := json.Unmarshal(out, &hosts); err != nil || len(hosts) == 0 {
 		t.Errorf("ottoctl hosts ls --json = %s (%v)", out, err)
 	}
 	cmd = exec.Command(link, "hosts", "show", "nosuch")
 	cmd.Env = append(os.Environ(), "HOME="+home, "XDG_CONFIG_HOME="+filepath.Join(home, ".config"))
 	out, err = cmd.CombinedOutput()
-	if ee, isExit := err.(*exec.ExitError); !isExit || ee.ExitCode() != ExitError || !strings.Contains(string(out), `no host named "nosuch"`) {
+	if ee, isExit := err.(*exec.ExitError); !isExit || ee.ExitCode() != ExitError || !strings.Contains(string(out), `no host with the name or ID "nosuch"`) {
 		t.Errorf("ottoctl hosts show nosuch = %v, %s; want exit 1", err, out)
 	}
 	// The saved key goes only to its own server, so name credentials.

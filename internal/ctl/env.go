@@ -4,6 +4,8 @@ import (
 	"strings"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/otto-automation/otto/internal/apitype"
 )
 
 // envFlags are the flags that set environment variables of hosts, groups
@@ -21,7 +23,7 @@ func envFlags(edit bool) []cli.Flag {
 
 // envChange is what the env flags ask for.
 type envChange struct {
-	set   []Variable
+	set   []apitype.Variable
 	unset []string
 }
 
@@ -38,7 +40,7 @@ func envChangeFrom(c *cli.Context) (envChange, error) {
 			if !ok || strings.TrimSpace(k) == "" {
 				return e, usagef("--%s %q: write KEY=VALUE", f.flag, kv)
 			}
-			e.set = append(e.set, Variable{Key: k, Value: v, Secret: f.secret})
+			e.set = append(e.set, apitype.Variable{Key: k, Value: v, Secret: f.secret})
 		}
 	}
 	if hasFlag(c.Command.Flags, "unset") {
@@ -51,8 +53,8 @@ func envChangeFrom(c *cli.Context) (envChange, error) {
 // in place (or is added at the end); unset keys are dropped. A secret
 // variable left alone keeps its empty value, which the server reads as
 // "unchanged".
-func (e envChange) apply(env []Variable) []Variable {
-	out := make([]Variable, 0, len(env)+len(e.set))
+func (e envChange) apply(env []apitype.Variable) []apitype.Variable {
+	out := make([]apitype.Variable, 0, len(env)+len(e.set))
 	drop := map[string]bool{}
 	for _, k := range e.unset {
 		drop[k] = true

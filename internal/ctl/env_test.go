@@ -3,17 +3,19 @@ package ctl
 import (
 	"reflect"
 	"testing"
+
+	"github.com/otto-automation/otto/internal/apitype"
 )
 
 func TestEnvChangeApply(t *testing.T) {
-	old := []Variable{{Key: "A", Value: "1"}, {Key: "S", Secret: true}, {Key: "B", Value: "2"}}
-	e := envChange{set: []Variable{{Key: "B", Value: "two"}, {Key: "C", Value: "3", Secret: true}}, unset: []string{"A"}}
+	old := []apitype.Variable{{Key: "A", Value: "1"}, {Key: "S", Secret: true}, {Key: "B", Value: "2"}}
+	e := envChange{set: []apitype.Variable{{Key: "B", Value: "two"}, {Key: "C", Value: "3", Secret: true}}, unset: []string{"A"}}
 	got := e.apply(old)
-	want := []Variable{{Key: "S", Secret: true}, {Key: "B", Value: "two"}, {Key: "C", Value: "3", Secret: true}}
+	want := []apitype.Variable{{Key: "S", Secret: true}, {Key: "B", Value: "two"}, {Key: "C", Value: "3", Secret: true}}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("apply = %+v, want %+v", got, want)
 	}
-	if !reflect.DeepEqual(old[0], Variable{Key: "A", Value: "1"}) {
+	if !reflect.DeepEqual(old[0], apitype.Variable{Key: "A", Value: "1"}) {
 		t.Errorf("apply changed its input")
 	}
 	if got := (envChange{}).apply(nil); got == nil || len(got) != 0 {
@@ -22,7 +24,7 @@ func TestEnvChangeApply(t *testing.T) {
 }
 
 func TestEditIDs(t *testing.T) {
-	if got := editIDs([]int64{1, 2, 3}, []int64{4, 2}, []int64{1}); !reflect.DeepEqual(got, []int64{2, 3, 4}) {
+	if got := editIDs([]apitype.ID{"1", "2", "3"}, []apitype.ID{"4", "2"}, []apitype.ID{"1"}); !reflect.DeepEqual(got, []apitype.ID{"2", "3", "4"}) {
 		t.Errorf("editIDs = %v", got)
 	}
 }

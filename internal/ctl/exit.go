@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+
+	"github.com/otto-automation/otto/internal/apiclient"
 )
 
 // Exit codes of ottoctl. docs/ctl.md has the same table; scripts must treat
@@ -57,8 +59,8 @@ func exitCode(err error) int {
 		ue  *usageError
 		fe  *failedError
 		ie  *interruptedError
-		ae  *APIError
-		une *unreachableError
+		ae  *apiclient.Error
+		une *apiclient.UnreachableError
 	)
 	switch {
 	case err == nil:
@@ -96,13 +98,10 @@ func report(w io.Writer, asJSON bool, err error) int {
 	if err == nil {
 		return code
 	}
-	msg := err.Error()
-	if errors.Is(err, context.Canceled) {
-		msg = "interrupted"
-	}
+	msg := message(err)
 	if asJSON {
 		e := errorJSON{Type: "error", Message: msg, Code: code}
-		var ae *APIError
+		var ae *apiclient.Error
 		if errors.As(err, &ae) {
 			e.Status = ae.Status
 		}
@@ -112,4 +111,22 @@ func report(w io.Writer, asJSON bool, err error) int {
 	}
 	fmt.Fprintf(w, "ottoctl: %s\n", msg)
 	return code
+}
+
+// message is err for people, with what to do about a server that cannot
+// be reached or whose certificate is not trusted.
+func message(err error) string {
+	var (
+		une *apiclient.UnreachableError
+		ce  *apiclient.CertificateError
+	)
+	switch {
+	case errors.Is(err, context.Canceled):
+		return "interrupted"
+	case errors.As(err, &une):
+		return err.Error() + " (is it running, and is --url or OTTO_URL right?)"
+	case errors.As(err, &ce):
+		return err.Error() + " (fix the certificate, or pass --insecure to skip the check)"
+	}
+	return err.Error()
 }

@@ -16,6 +16,8 @@ import (
 	"testing"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/otto-automation/otto/internal/apiclient"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -114,7 +116,7 @@ func newFakeAPI(t *testing.T) *fakeAPI {
 	t.Helper()
 	f := &fakeAPI{mux: http.NewServeMux()}
 	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get(headerUsername) != "tester" || r.Header.Get(headerAPIKey) != "secret-key" {
+		if r.Header.Get(apiclient.HeaderUsername) != "tester" || r.Header.Get(apiclient.HeaderAPIKey) != "secret-key" {
 			replyErr(w, http.StatusUnauthorized, "wrong username or API key")
 			return
 		}

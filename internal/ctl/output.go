@@ -10,6 +10,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/otto-automation/otto/internal/apitype"
 )
 
 // table writes aligned columns for people: a header line in capitals,
@@ -104,10 +106,10 @@ func writeJSON(w io.Writer, v any) error {
 }
 
 // writeIDs prints one ID a line, for --quiet.
-func writeIDs(w io.Writer, ids ...int64) error {
+func writeIDs(w io.Writer, ids ...apitype.ID) error {
 	var b strings.Builder
 	for _, id := range ids {
-		b.WriteString(strconv.FormatInt(id, 10))
+		b.WriteString(string(id))
 		b.WriteByte('\n')
 	}
 	_, err := io.WriteString(w, b.String())
@@ -150,8 +152,9 @@ func orDash(s string) string {
 	return s
 }
 
-// fmtMode shows permission bits the way chmod takes them.
-func fmtMode(m uint32) string { return fmt.Sprintf("%04o", m) }
+// fmtMode shows permission bits the way chmod takes them. The API writes
+// them as the decimal digits of the octal mode (644 is 0644), as 0.x did.
+func fmtMode(m uint32) string { return fmt.Sprintf("%04d", m) }
 
 // fmtSize shows a byte count for people.
 func fmtSize(n int64) string {
@@ -169,7 +172,7 @@ func fmtSize(n int64) string {
 
 // fmtEnv shows an environment as KEY=VALUE pairs; secrets show as
 // KEY=(secret).
-func fmtEnv(env []Variable) string {
+func fmtEnv(env []apitype.Variable) string {
 	if len(env) == 0 {
 		return "-"
 	}
@@ -185,7 +188,7 @@ func fmtEnv(env []Variable) string {
 }
 
 // fmtNames shows IDs by their names where known: "web (3), db (4)".
-func fmtNames(ids []int64, names map[int64]string) string {
+func fmtNames(ids []apitype.ID, names map[apitype.ID]string) string {
 	if len(ids) == 0 {
 		return "-"
 	}
@@ -194,7 +197,7 @@ func fmtNames(ids []int64, names map[int64]string) string {
 		if n, ok := names[id]; ok {
 			parts[i] = n
 		} else {
-			parts[i] = "#" + strconv.FormatInt(id, 10)
+			parts[i] = "#" + string(id)
 		}
 	}
 	return strings.Join(parts, ",")

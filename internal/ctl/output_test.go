@@ -3,6 +3,8 @@ package ctl
 import (
 	"testing"
 	"time"
+
+	"github.com/otto-automation/otto/internal/apitype"
 )
 
 // The golden files under testdata/ hold the tables people read; refresh
@@ -23,9 +25,9 @@ func TestFormatters(t *testing.T) {
 	for _, tc := range []struct{ got, want string }{
 		{fmtSize(0), "0 B"}, {fmtSize(1023), "1023 B"}, {fmtSize(1536), "1.5 KiB"}, {fmtSize(5 << 30), "5.0 GiB"},
 		{fmtDuration(0), "-"}, {fmtDuration(1234567 * time.Microsecond), "1.235s"}, {fmtDuration(125 * time.Second), "2m5s"},
-		{fmtMode(0o644), "0644"}, {fmtTime(time.Time{}, time.UTC), "-"},
-		{fmtNames([]int64{1, 2}, map[int64]string{1: "a"}), "a,#2"},
-		{fmtEnv([]Variable{{Key: "A", Value: "x y"}, {Key: "B", Secret: true}}), `A="x y" B=(secret)`},
+		{fmtMode(644), "0644"}, {fmtMode(4755), "4755"}, {fmtMode(0), "0000"}, {fmtTime(time.Time{}, time.UTC), "-"},
+		{fmtNames([]apitype.ID{"1", "2"}, map[apitype.ID]string{"1": "a"}), "a,#2"},
+		{fmtEnv([]apitype.Variable{{Key: "A", Value: "x y"}, {Key: "B", Secret: true}}), `A="x y" B=(secret)`},
 	} {
 		if tc.got != tc.want {
 			t.Errorf("got %q, want %q", tc.got, tc.want)

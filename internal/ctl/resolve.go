@@ -3,8 +3,11 @@ package ctl
 import (
 	"context"
 	"fmt"
-	"strconv"
+	"net/http"
 	"strings"
+
+	"github.com/otto-automation/otto/internal/apiclient"
+	"github.com/otto-automation/otto/internal/apitype"
 )
 
 // kind describes one sort of thing that has an ID and a name, and how to
@@ -14,55 +17,55 @@ type kind[T any] struct {
 	list string // the API path that lists them: "/api/hosts"
 	item string // the API path of one, before its ID: "/api/hosts/host"
 	cmd  string // the ottoctl command that lists them: "ottoctl hosts ls"
-	id   func(T) int64
+	id   func(T) apitype.ID
 	name func(T) string
 }
 
-func hostKind() kind[Host] {
-	return kind[Host]{noun: "host", list: "/api/hosts", item: "/api/hosts/host", cmd: "ottoctl hosts ls",
-		id: func(h Host) int64 { return h.ID }, name: func(h Host) string { return h.Name }}
+func hostKind() kind[apitype.Host] {
+	return kind[apitype.Host]{noun: "host", list: "/api/hosts", item: "/api/hosts/host", cmd: "ottoctl hosts ls",
+		id: func(h apitype.Host) apitype.ID { return h.ID }, name: func(h apitype.Host) string { return h.Name }}
 }
 
-func groupKind() kind[Group] {
-	return kind[Group]{noun: "group", list: "/api/groups", item: "/api/groups/group", cmd: "ottoctl groups ls",
-		id: func(g Group) int64 { return g.ID }, name: func(g Group) string { return g.Name }}
+func groupKind() kind[apitype.Group] {
+	return kind[apitype.Group]{noun: "group", list: "/api/groups", item: "/api/groups/group", cmd: "ottoctl groups ls",
+		id: func(g apitype.Group) apitype.ID { return g.ID }, name: func(g apitype.Group) string { return g.Name }}
 }
 
-func scriptKind() kind[Script] {
-	return kind[Script]{noun: "script", list: "/api/scripts", item: "/api/scripts/script", cmd: "ottoctl scripts ls",
-		id: func(s Script) int64 { return s.ID }, name: func(s Script) string { return s.Name }}
+func scriptKind() kind[apitype.Script] {
+	return kind[apitype.Script]{noun: "script", list: "/api/scripts", item: "/api/scripts/script", cmd: "ottoctl scripts ls",
+		id: func(s apitype.Script) apitype.ID { return s.ID }, name: func(s apitype.Script) string { return s.Name }}
 }
 
-func attachmentKind() kind[Attachment] {
-	return kind[Attachment]{noun: "attachment", list: "/api/attachments", item: "/api/attachments/attachment", cmd: "ottoctl attachments ls",
-		id: func(a Attachment) int64 { return a.ID }, name: func(a Attachment) string { return a.Name }}
+func attachmentKind() kind[apitype.Attachment] {
+	return kind[apitype.Attachment]{noun: "attachment", list: "/api/attachments", item: "/api/attachments/attachment", cmd: "ottoctl attachments ls",
+		id: func(a apitype.Attachment) apitype.ID { return a.ID }, name: func(a apitype.Attachment) string { return a.Name }}
 }
 
-func scheduleKind() kind[Schedule] {
-	return kind[Schedule]{noun: "schedule", list: "/api/schedules", item: "/api/schedules/schedule", cmd: "ottoctl schedules ls",
-		id: func(s Schedule) int64 { return s.ID }, name: func(s Schedule) string { return s.Name }}
+func scheduleKind() kind[apitype.Schedule] {
+	return kind[apitype.Schedule]{noun: "schedule", list: "/api/schedules", item: "/api/schedules/schedule", cmd: "ottoctl schedules ls",
+		id: func(s apitype.Schedule) apitype.ID { return s.ID }, name: func(s apitype.Schedule) string { return s.Name }}
 }
 
-func ruleKind() kind[Rule] {
-	return kind[Rule]{noun: "rule", list: "/api/register/rules", item: "/api/register/rules/rule", cmd: "ottoctl rules ls",
-		id: func(r Rule) int64 { return r.ID }, name: func(r Rule) string { return r.Name }}
+func ruleKind() kind[apitype.RegisterRule] {
+	return kind[apitype.RegisterRule]{noun: "rule", list: "/api/register/rules", item: "/api/register/rules/rule", cmd: "ottoctl rules ls",
+		id: func(r apitype.RegisterRule) apitype.ID { return r.ID }, name: func(r apitype.RegisterRule) string { return r.Name }}
 }
 
 // resolver turns names or IDs into IDs, listing each kind at most once.
 type resolver[T any] struct {
 	k     kind[T]
-	cl    *client
+	cl    *apiclient.Client
 	items []T
 	ok    bool
 }
 
-func newResolver[T any](cl *client, k kind[T]) *resolver[T] {
+func newResolver[T any](cl *apiclient.Client, k kind[T]) *resolver[T] {
 	return &resolver[T]{k: k, cl: cl}
 }
 
 func (r *resolver[T]) all(ctx context.Context) ([]T, error) {
 	if !r.ok {
-		if err := r.cl.get(ctx, r.k.list, nil, &r.items); err != nil {
+		if err := r.cl.Do(ctx, http.MethodGet, r.k.list, nil, &r.items); err != nil {
 			return nil, err
 		}
 		r.ok = true
@@ -71,32 +74,35 @@ func (r *resolver[T]) all(ctx context.Context) ([]T, error) {
 }
 
 // names maps every ID to its name.
-func (r *resolver[T]) names(ctx context.Context) (map[int64]string, error) {
+func (r *resolver[T]) names(ctx context.Context) (map[apitype.ID]string, error) {
 	items, err := r.all(ctx)
 	if err != nil {
 		return nil, err
 	}
-	m := make(map[int64]string, len(items))
+	m := make(map[apitype.ID]string, len(items))
 	for _, it := range items {
 		m[r.k.id(it)] = r.k.name(it)
 	}
 	return m, nil
 }
 
-// id resolves one name or ID. A positive number is an ID and is taken as
-// it is (the server says if it does not exist); anything else is a name,
-// matched exactly, else case-insensitively when that finds just one.
-func (r *resolver[T]) id(ctx context.Context, arg string) (int64, error) {
+// id resolves one name or ID. IDs are opaque strings: decimal numbers
+// for what this server created, 12-character nanoids for what came from
+// otto 0.x. An argument equal to an ID is that ID; anything else is a
+// name, matched exactly, else case-insensitively when that finds just one.
+func (r *resolver[T]) id(ctx context.Context, arg string) (apitype.ID, error) {
 	arg = strings.TrimSpace(arg)
 	if arg == "" {
-		return 0, usagef("an empty %s name", r.k.noun)
-	}
-	if n, err := strconv.ParseInt(arg, 10, 64); err == nil && n > 0 {
-		return n, nil
+		return "", usagef("an empty %s name", r.k.noun)
 	}
 	items, err := r.all(ctx)
 	if err != nil {
-		return 0, err
+		return "", err
+	}
+	for _, it := range items {
+		if string(r.k.id(it)) == arg {
+			return r.k.id(it), nil
+		}
 	}
 	var fold []T
 	for _, it := range items {
@@ -111,20 +117,20 @@ func (r *resolver[T]) id(ctx context.Context, arg string) (int64, error) {
 	case 1:
 		return r.k.id(fold[0]), nil
 	case 0:
-		return 0, &notFoundError{msg: fmt.Sprintf("no %s named %q (see %q)", r.k.noun, arg, r.k.cmd)}
+		return "", &notFoundError{msg: fmt.Sprintf("no %s with the name or ID %q (see %q)", r.k.noun, arg, r.k.cmd)}
 	}
 	var cands []string
 	for _, it := range fold {
-		cands = append(cands, fmt.Sprintf("%s (ID %d)", r.k.name(it), r.k.id(it)))
+		cands = append(cands, fmt.Sprintf("%s (ID %s)", r.k.name(it), r.k.id(it)))
 	}
-	return 0, &notFoundError{msg: fmt.Sprintf("%q matches several %ss: %s; give the exact name or the ID", arg, r.k.noun, strings.Join(cands, ", "))}
+	return "", &notFoundError{msg: fmt.Sprintf("%q matches several %ss: %s; give the exact name or the ID", arg, r.k.noun, strings.Join(cands, ", "))}
 }
 
 // ids resolves several names or IDs, keeping their order and dropping
 // repeats.
-func (r *resolver[T]) ids(ctx context.Context, args []string) ([]int64, error) {
-	out := []int64{}
-	seen := map[int64]bool{}
+func (r *resolver[T]) ids(ctx context.Context, args []string) ([]apitype.ID, error) {
+	out := []apitype.ID{}
+	seen := map[apitype.ID]bool{}
 	for _, a := range args {
 		id, err := r.id(ctx, a)
 		if err != nil {
@@ -145,7 +151,7 @@ func (r *resolver[T]) get(ctx context.Context, arg string) (T, error) {
 	if err != nil {
 		return v, err
 	}
-	err = r.cl.get(ctx, idPath(r.k.item, id), nil, &v)
+	err = r.cl.Do(ctx, http.MethodGet, itemPath(r.k.item, id), nil, &v)
 	return v, err
 }
 

@@ -9,15 +9,11 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
-	"net/http"
-	"net/http/cookiejar"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strconv"
@@ -26,6 +22,10 @@ import (
 	"time"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/otto-automation/otto/internal/apiclient"
+	"github.com/otto-automation/otto/internal/apitype"
+	"github.com/otto-automation/otto/internal/testbin"
 )
 
 // Command is the "demo" command.
@@ -71,12 +71,12 @@ func run(ctx context.Context, dir, listen string, out io.Writer) error {
 	}
 
 	fmt.Fprintf(out, "starting the server (log: %s)\n", filepath.Join(dir, "server.log"))
-	server, err := start(self, filepath.Join(dir, "server.log"), []string{"OTTO_ADMIN_PASSWORD=" + password},
-		"server", "--data-dir", filepath.Join(dir, "server"), "--listen", listen)
+	server, err := start(self, filepath.Join(dir, "server.log"), []string{testbin.AdminPasswordVar + "=" + password},
+		testbin.ServerArgs(filepath.Join(dir, "server"), listen))
 	if err != nil {
 		return err
 	}
-	defer server.stop()
+	defer stop(server)
 	base := "http://" + listen
 	api, err := login(ctx, base, password, server)
 	if err != nil {
@@ -92,13 +92,13 @@ func run(ctx context.Context, dir, listen string, out io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(out, "starting the client on 127.0.0.1:%d (log: %s)\n", port, filepath.Join(dir, "client.log"))
-	client, err := start(self, filepath.Join(dir, "client.log"), nil, "client", "--config", cfgPath)
+	client, err := start(self, filepath.Join(dir, "client.log"), nil, testbin.ClientArgs(cfgPath))
 	if err != nil {
 		return err
 	}
-	defer client.stop()
+	defer stop(client)
 
-	if err := api.setup(ctx, port, clientPSK); err != nil {
+	if err := setup(ctx, api, port, clientPSK); err != nil {
 		return err
 	}
 	fmt.Fprintf(out, `
@@ -120,9 +120,9 @@ Press Ctrl-C to stop.
 	case <-ctx.Done():
 		fmt.Fprintln(out, "\nstopping")
 		return nil
-	case <-server.done:
+	case <-server.Done():
 		return fmt.Errorf("demo: the server stopped; see %s", filepath.Join(dir, "server.log"))
-	case <-client.done:
+	case <-client.Done():
 		return fmt.Errorf("demo: the client stopped; see %s", filepath.Join(dir, "client.log"))
 	}
 }
@@ -169,72 +169,53 @@ func writeClientConfig(path string, port int, psk string) error {
 	if _, err := os.Stat(path); err == nil {
 		return nil
 	}
-	cfg := fmt.Sprintf("listen_addr = \"127.0.0.1:%d\"\npsk = %q\nallow_from = [\"127.0.0.0/8\"]\n", port, psk)
-	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+	if err := testbin.WriteClientConfig(path, fmt.Sprintf("127.0.0.1:%d", port), psk, "127.0.0.0/8"); err != nil {
 		return fmt.Errorf("demo: writing the client config: %w", err)
 	}
 	return nil
 }
 
-type proc struct {
-	cmd  *exec.Cmd
-	done chan struct{}
-}
-
-func start(self, logPath string, env []string, args ...string) (*proc, error) {
+// start runs this binary with args, its output appended to logPath and
+// env added to this process's environment. It dies with the demo, even a
+// killed one.
+func start(self, logPath string, env []string, args []string) (*testbin.Proc, error) {
 	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("demo: %w", err)
 	}
-	cmd := exec.Command(self, args...)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.Env = append(os.Environ(), env...)
-	if err := cmd.Start(); err != nil {
+	p, err := testbin.Start(self, args, testbin.Options{Env: append(os.Environ(), env...), Stdout: logf, Stderr: logf, DieWithParent: true})
+	if err != nil {
 		logf.Close()
 		return nil, fmt.Errorf("demo: starting otto %s: %w", args[0], err)
 	}
-	p := &proc{cmd: cmd, done: make(chan struct{})}
 	go func() {
-		cmd.Wait()
+		<-p.Done()
 		logf.Close()
-		close(p.done)
 	}()
 	return p, nil
 }
 
 // stop asks the process to finish cleanly, then kills it after a while.
-func (p *proc) stop() {
-	p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(10 * time.Second):
-		p.cmd.Process.Kill()
-		<-p.done
+func stop(p *testbin.Proc) { p.Stop(syscall.SIGTERM, false, 10*time.Second) }
+
+// login signs in as admin, waiting for the server to answer.
+func login(ctx context.Context, base, password string, server *testbin.Proc) (*apiclient.Client, error) {
+	c, err := apiclient.New(base, apiclient.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("demo: %w", err)
 	}
-}
-
-// apiClient is a signed-in session with the demo server.
-type apiClient struct {
-	base string
-	http *http.Client
-}
-
-func login(ctx context.Context, base, password string, server *proc) (*apiClient, error) {
-	jar, _ := cookiejar.New(nil)
-	c := &apiClient{base: base, http: &http.Client{Jar: jar, Timeout: 30 * time.Second}}
-	body := map[string]string{"Username": "admin", "Password": password}
 	deadline := time.Now().Add(15 * time.Second)
 	for {
-		err := c.do(ctx, "POST", "/api/login", body, nil)
+		_, err := c.Login(ctx, "admin", password)
 		if err == nil {
 			return c, nil
 		}
-		var apiErr *apiError
+		var apiErr *apiclient.Error
 		if errors.As(err, &apiErr) {
 			return nil, fmt.Errorf("demo: logging in as admin: %w (an old data directory with another password? delete it to start over)", err)
 		}
 		select {
-		case <-server.done:
+		case <-server.Done():
 			return nil, errors.New("demo: the server stopped at start; see server.log (is the port taken?)")
 		case <-ctx.Done():
 			return nil, ctx.Err()
@@ -246,49 +227,6 @@ func login(ctx context.Context, base, password string, server *proc) (*apiClient
 	}
 }
 
-type apiError struct {
-	status int
-	msg    string
-}
-
-func (e *apiError) Error() string { return fmt.Sprintf("%s (HTTP %d)", e.msg, e.status) }
-
-func (c *apiClient) do(ctx context.Context, method, path string, in, out any) error {
-	var body io.Reader
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return err
-		}
-		body = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-OTTO-CSRF", "1")
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	var env struct {
-		Error struct{ Message string } `json:"error"`
-		Data  json.RawMessage          `json:"data"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&env); err != nil {
-		return fmt.Errorf("%s %s: HTTP %d: %w", method, path, resp.StatusCode, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return &apiError{status: resp.StatusCode, msg: fmt.Sprintf("%s %s: %s", method, path, env.Error.Message)}
-	}
-	if out != nil {
-		return json.Unmarshal(env.Data, out)
-	}
-	return nil
-}
-
 const sampleScript = `#!/bin/sh
 # A sample script from "otto demo": it prints where it runs.
 echo "hello from $(hostname), $(uname -sr)"
@@ -297,13 +235,9 @@ echo "running as uid $(id -u) in $(pwd)"
 
 // setup adds the local client as a host of the default group and the
 // sample script, unless a previous run did.
-func (c *apiClient) setup(ctx context.Context, port int, psk string) error {
-	var groups []struct {
-		ID        int64
-		Name      string
-		ScriptIDs []int64
-	}
-	if err := c.do(ctx, "GET", "/api/groups", nil, &groups); err != nil {
+func setup(ctx context.Context, c *apiclient.Client, port int, psk string) error {
+	groups, err := c.Groups(ctx)
+	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
 	if len(groups) == 0 {
@@ -311,44 +245,38 @@ func (c *apiClient) setup(ctx context.Context, port int, psk string) error {
 	}
 	group := groups[0]
 
-	var hosts []struct{ ID int64 }
-	if err := c.do(ctx, "GET", "/api/hosts", nil, &hosts); err != nil {
+	hosts, err := c.Hosts(ctx)
+	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
 	if len(hosts) == 0 {
-		var h struct{ ID int64 }
-		host := map[string]any{"Name": "demo-client", "Address": "127.0.0.1", "Port": port, "PSK": psk,
-			"GroupIDs": []int64{group.ID}}
-		if err := c.do(ctx, "PUT", "/api/hosts/host", host, &h); err != nil {
+		h, err := c.CreateHost(ctx, apitype.HostRequest{Name: "demo-client", Address: "127.0.0.1", Port: uint32(port), PSK: psk,
+			GroupIDs: []apitype.ID{group.ID}})
+		if err != nil {
 			return fmt.Errorf("demo: adding the client: %w", err)
 		}
 		hosts = append(hosts, h)
 	}
-	var scripts []struct{ ID int64 }
-	if err := c.do(ctx, "GET", "/api/scripts", nil, &scripts); err != nil {
+	scripts, err := c.Scripts(ctx)
+	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
 	if len(scripts) == 0 {
-		var sc struct{ ID int64 }
-		script := map[string]any{"Name": "hello", "Executable": "/bin/sh", "Script": sampleScript,
-			"RunAs": map[string]any{"Inherit": true}}
-		if err := c.do(ctx, "PUT", "/api/scripts/script", script, &sc); err != nil {
+		sc, err := c.CreateScript(ctx, apitype.ScriptRequest{Name: "hello", Executable: "/bin/sh", Script: sampleScript,
+			RunAs: apitype.RunAs{Inherit: true}})
+		if err != nil {
 			return fmt.Errorf("demo: adding the sample script: %w", err)
 		}
-		if err := c.do(ctx, "POST", fmt.Sprintf("/api/scripts/script/%d/groups", sc.ID),
-			map[string]any{"Groups": []int64{group.ID}}, nil); err != nil {
+		if err := c.SetScriptGroups(ctx, string(sc.ID), []apitype.ID{group.ID}); err != nil {
 			return fmt.Errorf("demo: adding the sample script to %s: %w", group.Name, err)
 		}
 	}
 	// Contact it now rather than at the next sweep, so it shows as
 	// reachable from the start (and gets a PSK nobody has seen).
-	var status struct {
-		IsReachable bool
-		Error       string
-	}
 	// The client may still be starting: give it a few seconds.
 	for try := 0; ; try++ {
-		if err := c.do(ctx, "POST", fmt.Sprintf("/api/hosts/host/%d/heartbeat", hosts[0].ID), nil, &status); err != nil {
+		status, err := c.Heartbeat(ctx, string(hosts[0].ID))
+		if err != nil {
 			return fmt.Errorf("demo: contacting the client: %w", err)
 		}
 		if status.IsReachable {

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/otto-automation/otto/internal/apitype"
 )
 
 var (
@@ -81,19 +83,16 @@ func TestDemo(t *testing.T) {
 	srv.AwaitHeartbeat(hosts[0])
 	runHello := func() {
 		t.Helper()
-		var scripts []struct {
-			ID   int64
-			Name string
-		}
+		var scripts []apitype.Script
 		srv.MustCall("GET", "/api/scripts", nil, &scripts)
 		if len(scripts) != 1 || scripts[0].Name != "hello" {
 			t.Fatalf("demo scripts %+v; want hello", scripts)
 		}
 		g := srv.GroupNamed("Otto Clients")
-		b := srv.MustStart(scripts[0].ID, nil, []int64{g.ID})
+		b := srv.MustStart(scripts[0].ID, nil, []apitype.ID{g.ID})
 		runs := b.AwaitEnd(awaitWithin)
 		r := (&runHandle{srv: srv, ID: runs[0].ID}).Get()
-		if len(runs) != 1 || r.State != "done" || !r.Success || !strings.HasPrefix(r.Stdout, "hello from ") {
+		if len(runs) != 1 || r.State != apitype.RunDone || !r.Success || !strings.HasPrefix(r.Stdout, "hello from ") {
 			t.Errorf("hello on Otto Clients: %d runs, %+v", len(runs), r)
 		}
 	}

@@ -8,13 +8,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"mime/multipart"
+	"maps"
 	"net"
 	"net/http"
-	"net/http/cookiejar"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -27,6 +24,8 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/otto-automation/otto/internal/apiclient"
+	"github.com/otto-automation/otto/internal/apitype"
 	"github.com/otto-automation/otto/internal/testbin"
 )
 
@@ -181,13 +180,11 @@ func (e *env) DeadPort() int {
 // process it starts (scripts in their own process groups included) stays
 // in that session, which is how cleanup finds leftovers.
 type proc struct {
+	*testbin.Proc
 	env            *env
 	name           string
 	pid            int
-	cmd            *exec.Cmd
 	stdout, stderr *testbin.Output
-	done           chan struct{} // closed when the process exited
-	waitErr        error         // Wait's error, once done
 }
 
 // startProc starts the otto binary with args, in e's directory, with the
@@ -201,57 +198,44 @@ func (e *env) startProc(name string, extraEnv []string, args ...string) *proc {
 // testbin.OttoTest's for a process whose test knob a test sets.
 func (e *env) startBin(bin, name string, extraEnv []string, args ...string) *proc {
 	e.t.Helper()
-	cmd := exec.Command(bin, args...)
-	cmd.Dir = e.dir
+	var environ []string
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "OTTO_") && !strings.HasPrefix(kv, "REGISTER_") {
-			cmd.Env = append(cmd.Env, kv)
+			environ = append(environ, kv)
 		}
 	}
-	cmd.Env = append(cmd.Env, extraEnv...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	cmd.WaitDelay = 5 * time.Second // a leftover holding the pipes must not block Wait
-	p := &proc{env: e, name: name, cmd: cmd, stdout: &testbin.Output{}, stderr: &testbin.Output{}, done: make(chan struct{})}
-	cmd.Stdout, cmd.Stderr = p.stdout, p.stderr
-	if err := cmd.Start(); err != nil {
+	p := &proc{env: e, name: name, stdout: &testbin.Output{}, stderr: &testbin.Output{}}
+	var err error
+	p.Proc, err = testbin.Start(bin, args, testbin.Options{Env: append(environ, extraEnv...), Dir: e.dir,
+		Stdout: p.stdout, Stderr: p.stderr, Session: true})
+	if err != nil {
 		e.t.Fatalf("starting %s: %v", name, err)
 	}
-	p.pid = cmd.Process.Pid
+	p.pid = p.Pid
 	e.mu.Lock()
 	e.procs = append(e.procs, p)
 	e.mu.Unlock()
-	e.goroutine(func() {
-		p.waitErr = cmd.Wait()
-		close(p.done)
-	})
 	return p
 }
 
-func (p *proc) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
+func (p *proc) exited() bool { return p.Exited() }
 
 // exitCode is the process's exit status, -1 if a signal ended it. Call it
-// once done is closed.
-func (p *proc) exitCode() int { return p.cmd.ProcessState.ExitCode() }
+// once it exited.
+func (p *proc) exitCode() int { return p.Cmd.ProcessState.ExitCode() }
 
 func (p *proc) exitText() string {
 	if !p.exited() {
 		return "running"
 	}
-	return p.cmd.ProcessState.String()
+	return p.Cmd.ProcessState.String()
 }
 
 // awaitExit waits for the process to exit by itself and returns its code.
 func (p *proc) awaitExit(within time.Duration) int {
 	p.env.t.Helper()
 	select {
-	case <-p.done:
+	case <-p.Done():
 		return p.exitCode()
 	case <-time.After(within):
 		p.env.t.Fatalf("%s did not exit within %v", p.name, within)
@@ -261,39 +245,14 @@ func (p *proc) awaitExit(within time.Duration) int {
 
 // signal sends sig to the process and waits for it to exit; it kills it
 // if it does not within stopWithin. It reports whether sig was enough.
-func (p *proc) signal(sig syscall.Signal) bool {
-	return p.signalTo(p.pid, sig)
-}
+func (p *proc) signal(sig syscall.Signal) bool { return p.Stop(sig, false, stopWithin) }
 
 // signalGroup is signal to the process's whole process group, as a
 // terminal sends Ctrl-C.
-func (p *proc) signalGroup(sig syscall.Signal) bool {
-	return p.signalTo(-p.pid, sig)
-}
-
-func (p *proc) signalTo(pid int, sig syscall.Signal) bool {
-	if p.exited() {
-		return true
-	}
-	syscall.Kill(pid, sig)
-	select {
-	case <-p.done:
-		return true
-	case <-time.After(stopWithin):
-		p.cmd.Process.Kill()
-		<-p.done
-		return false
-	}
-}
+func (p *proc) signalGroup(sig syscall.Signal) bool { return p.Stop(sig, true, stopWithin) }
 
 // stop ends the process: SIGTERM, then SIGKILL.
 func (p *proc) stop() { p.signal(syscall.SIGTERM) }
-
-// Kill ends the process at once, as a crash would.
-func (p *proc) Kill() {
-	p.cmd.Process.Kill()
-	<-p.done
-}
 
 // MustCleanShutdown stops the process with SIGTERM and fails the test
 // unless it exits with status 0 in time.
@@ -303,7 +262,7 @@ func (p *proc) MustCleanShutdown() {
 		p.env.t.Fatalf("%s did not stop within %v of SIGTERM", p.name, stopWithin)
 	}
 	if code := p.exitCode(); code != 0 {
-		p.env.t.Fatalf("%s exited with %s after SIGTERM, want status 0", p.name, p.cmd.ProcessState)
+		p.env.t.Fatalf("%s exited with %s after SIGTERM, want status 0", p.name, p.Cmd.ProcessState)
 	}
 }
 
@@ -407,16 +366,15 @@ type server struct {
 	dataDir string
 	URL     string
 	apiKey  string
-	http    *http.Client
+	api     *apiclient.Client
 }
 
 // StartServer starts a server with a fresh data directory.
 func (e *env) StartServer() *server {
 	e.t.Helper()
 	s := &server{env: e, dataDir: filepath.Join(e.dir, fmt.Sprintf("server-%d", e.next()))}
-	s.http = &http.Client{Transport: e.transport, Timeout: 2 * awaitWithin}
 	s.start()
-	s.apiKey = s.newAPIKey(adminPassword)
+	s.login(adminPassword)
 	return s
 }
 
@@ -425,16 +383,18 @@ func (e *env) StartServer() *server {
 func (e *env) AttachServer(url, password string) *server {
 	e.t.Helper()
 	s := &server{env: e, URL: url}
-	s.http = &http.Client{Transport: e.transport, Timeout: 2 * awaitWithin}
-	s.apiKey = s.newAPIKey(password)
+	s.login(password)
 	return s
 }
 
 func (s *server) start() {
 	s.env.t.Helper()
-	s.proc = s.env.startProc("server", []string{"OTTO_ADMIN_PASSWORD=" + adminPassword},
-		"server", "--data-dir", s.dataDir, "--listen", "127.0.0.1:0")
+	s.proc = s.env.startProc("server", []string{testbin.AdminPasswordVar + "=" + adminPassword},
+		testbin.ServerArgs(s.dataDir, "127.0.0.1:0")...)
 	s.URL = s.awaitLog(testbin.ServerListening)[2]
+	if s.apiKey != "" { // a restart: on another port, with the same key
+		s.api = s.newClient(s.apiKey)
+	}
 }
 
 // Restart stops the server cleanly and starts it again on its data
@@ -445,65 +405,34 @@ func (s *server) Restart() {
 	s.start()
 }
 
-// newAPIKey logs in as admin with a session cookie and issues an API key.
-func (s *server) newAPIKey(password string) string {
+// login signs in as admin with a session cookie and issues the API key
+// that s.api calls with.
+func (s *server) login(password string) {
 	t := s.env.t
 	t.Helper()
-	jar, _ := cookiejar.New(nil)
-	c := &http.Client{Transport: s.env.transport, Jar: jar, Timeout: awaitWithin}
-	post := func(path string, body any) json.RawMessage {
-		b, _ := json.Marshal(body)
-		req, _ := http.NewRequest("POST", s.URL+path, bytes.NewReader(b))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("X-OTTO-CSRF", "1")
-		resp, err := c.Do(req)
-		if err != nil {
-			t.Fatalf("POST %s: %v", path, err)
-		}
-		defer resp.Body.Close()
-		var env envelope
-		if err := json.NewDecoder(resp.Body).Decode(&env); err != nil || resp.StatusCode != 200 {
-			t.Fatalf("POST %s: HTTP %d: %s (%v)", path, resp.StatusCode, env.Error.Message, err)
-		}
-		return env.Data
+	ctx, cancel := context.WithTimeout(context.Background(), awaitWithin)
+	defer cancel()
+	_, key, err := testbin.Login(ctx, s.URL, "admin", password, apiclient.Options{HTTPClient: s.httpClient(awaitWithin)})
+	if err != nil {
+		t.Fatalf("signing in to %s: %v", s.URL, err)
 	}
-	post("/api/login", map[string]string{"Username": "admin", "Password": password})
-	var key struct{ APIKey string }
-	if err := json.Unmarshal(post("/api/users/user/admin/apikey", nil), &key); err != nil || key.APIKey == "" {
-		t.Fatalf("no API key in the answer: %v", err)
-	}
-	return key.APIKey
+	s.apiKey = key
+	s.api = s.newClient(key)
 }
 
-// envelope is the API's answer.
-type envelope struct {
-	Code  int `json:"code"`
-	Error struct {
-		Code    int    `json:"code"`
-		Message string `json:"message"`
-	} `json:"error"`
-	Data json.RawMessage `json:"data"`
+// httpClient is a client over the env's transport, so that cleanup closes
+// its connections; timeout 0 means none (streams).
+func (s *server) httpClient(timeout time.Duration) *http.Client {
+	return &http.Client{Transport: s.env.transport, Timeout: timeout}
 }
 
-// request builds an API request authenticated with the admin's key.
-func (s *server) request(ctx context.Context, method, path string, in any) *http.Request {
+func (s *server) newClient(key string) *apiclient.Client {
 	s.env.t.Helper()
-	var body io.Reader
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			s.env.t.Fatal(err)
-		}
-		body = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, s.URL+path, body)
+	c, err := apiclient.New(s.URL, apiclient.Options{Username: "admin", APIKey: key, HTTPClient: s.httpClient(2 * awaitWithin)})
 	if err != nil {
 		s.env.t.Fatal(err)
 	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-OTTO-USERNAME", "admin")
-	req.Header.Set("X-OTTO-API-KEY", s.apiKey)
-	return req
+	return c
 }
 
 // Call sends an API request and decodes the answer's data into out (if
@@ -512,27 +441,19 @@ func (s *server) request(ctx context.Context, method, path string, in any) *http
 func (s *server) Call(method, path string, in, out any) (int, string) {
 	t := s.env.t
 	t.Helper()
-	resp, err := s.http.Do(s.request(context.Background(), method, path, in))
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	var env envelope
-	if err := json.NewDecoder(resp.Body).Decode(&env); err != nil {
-		t.Fatalf("%s %s: HTTP %d, not an envelope: %v", method, path, resp.StatusCode, err)
-	}
-	if env.Code != resp.StatusCode {
-		t.Errorf("%s %s: HTTP %d but the envelope says %d", method, path, resp.StatusCode, env.Code)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return resp.StatusCode, env.Error.Message
-	}
-	if out != nil {
-		if err := json.Unmarshal(env.Data, out); err != nil {
-			t.Fatalf("%s %s: decoding %s: %v", method, path, env.Data, err)
+	err := s.api.Do(context.Background(), method, path, in, out)
+	var apiErr *apiclient.Error
+	switch {
+	case err == nil:
+		return http.StatusOK, ""
+	case errors.As(err, &apiErr):
+		if apiErr.Code != apiErr.Status {
+			t.Errorf("%s %s: HTTP %d but the envelope says %d", method, path, apiErr.Status, apiErr.Code)
 		}
+		return apiErr.Status, apiErr.Message
 	}
-	return resp.StatusCode, ""
+	t.Fatalf("%s %s: %v", method, path, err)
+	return 0, ""
 }
 
 // MustCall is Call that fails the test unless the answer is 200.
@@ -543,50 +464,29 @@ func (s *server) MustCall(method, path string, in, out any) {
 	}
 }
 
-// SetOptions lays opts over the server's options.
+// SetOptions lays opts over the server's options: only the fields given
+// change, which apitype.Options, complete, cannot say.
 func (s *server) SetOptions(opts map[string]any) {
 	s.env.t.Helper()
 	s.MustCall("POST", "/api/options", opts, nil)
 }
 
 // host is the API's Host.
-type host struct {
-	ID              int64
-	Name            string
-	Address         string
-	Port            uint32
-	PSK             string
-	LastPSKRotate   time.Time
-	RotateOnContact bool
-	GroupIDs        []int64
-	Enabled         bool
-}
-
-// hostStatus is an entry of GET /api/heartbeat.
-type hostStatus struct {
-	HostID      int64
-	Address     string
-	IsReachable bool
-	LastAttempt time.Time
-	LastReply   time.Time
-	Error       string
-	Version     string
-	Properties  map[string]string
-}
+type host = apitype.Host
 
 // MustAddHost adds cl as a host (named after it, with its address and
 // PSK, in the default group); edits may change the request's fields.
-func (s *server) MustAddHost(cl *client, edits ...func(req map[string]any)) host {
+func (s *server) MustAddHost(cl *client, edits ...func(req *apitype.HostRequest)) host {
 	s.env.t.Helper()
-	req := map[string]any{"Name": cl.Name, "Address": "127.0.0.1", "Port": cl.Port, "PSK": cl.PSK}
+	req := apitype.HostRequest{Name: cl.Name, Address: "127.0.0.1", Port: uint32(cl.Port), PSK: cl.PSK}
 	for _, edit := range edits {
-		edit(req)
+		edit(&req)
 	}
 	return s.MustCreateHost(req)
 }
 
-// MustCreateHost adds a host from the fields of PUT /api/hosts/host.
-func (s *server) MustCreateHost(req map[string]any) host {
+// MustCreateHost adds a host (PUT /api/hosts/host).
+func (s *server) MustCreateHost(req apitype.HostRequest) host {
 	s.env.t.Helper()
 	var h host
 	s.MustCall("PUT", "/api/hosts/host", req, &h)
@@ -594,25 +494,25 @@ func (s *server) MustCreateHost(req map[string]any) host {
 }
 
 // Host reads a host as an admin sees it.
-func (s *server) Host(id int64) host {
+func (s *server) Host(id apitype.ID) host {
 	s.env.t.Helper()
 	var h host
-	s.MustCall("GET", fmt.Sprintf("/api/hosts/host/%d", id), nil, &h)
+	s.MustCall("GET", apiclient.ItemPath("/api/hosts/host", string(id)), nil, &h)
 	return h
 }
 
 // Heartbeat contacts host id now and returns its status.
-func (s *server) Heartbeat(id int64) hostStatus {
+func (s *server) Heartbeat(id apitype.ID) apitype.Heartbeat {
 	s.env.t.Helper()
-	var st hostStatus
-	s.MustCall("POST", fmt.Sprintf("/api/hosts/host/%d/heartbeat", id), nil, &st)
+	var st apitype.Heartbeat
+	s.MustCall("POST", apiclient.ItemPath("/api/hosts/host", string(id), "heartbeat"), nil, &st)
 	return st
 }
 
 // AwaitHeartbeat sends heartbeats to h until it answers one.
-func (s *server) AwaitHeartbeat(h host) hostStatus {
+func (s *server) AwaitHeartbeat(h host) apitype.Heartbeat {
 	s.env.t.Helper()
-	var st hostStatus
+	var st apitype.Heartbeat
 	waitFor(s.env.t, awaitWithin, fmt.Sprintf("host %q to answer a heartbeat", h.Name), func() (bool, string) {
 		st = s.Heartbeat(h.ID)
 		return st.IsReachable, st.Error
@@ -620,41 +520,33 @@ func (s *server) AwaitHeartbeat(h host) hostStatus {
 	return st
 }
 
-// Statuses is GET /api/heartbeat.
-func (s *server) Statuses() map[int64]hostStatus {
+// Statuses is GET /api/heartbeat, whose keys must be the statuses' HostIDs.
+func (s *server) Statuses() map[apitype.ID]apitype.Heartbeat {
 	s.env.t.Helper()
-	var byKey map[string]hostStatus
+	var byKey map[string]apitype.Heartbeat
 	s.MustCall("GET", "/api/heartbeat", nil, &byKey)
-	out := make(map[int64]hostStatus, len(byKey))
+	out := make(map[apitype.ID]apitype.Heartbeat, len(byKey))
 	for k, st := range byKey {
-		id, err := strconv.ParseInt(k, 10, 64)
-		if err != nil || id != st.HostID {
-			s.env.t.Fatalf("GET /api/heartbeat: key %q holds the status of host %d", k, st.HostID)
+		if apitype.ID(k) != st.HostID {
+			s.env.t.Fatalf("GET /api/heartbeat: key %q holds the status of host %q", k, st.HostID)
 		}
-		out[id] = st
+		out[st.HostID] = st
 	}
 	return out
 }
 
-// group is the API's Group.
-type group struct {
-	ID        int64
-	Name      string
-	ScriptIDs []int64
-}
-
 // MustGroup creates a group.
-func (s *server) MustGroup(name string) group {
+func (s *server) MustGroup(name string) apitype.Group {
 	s.env.t.Helper()
-	var g group
-	s.MustCall("PUT", "/api/groups/group", map[string]any{"Name": name}, &g)
+	var g apitype.Group
+	s.MustCall("PUT", "/api/groups/group", apitype.GroupRequest{Name: name}, &g)
 	return g
 }
 
 // GroupNamed finds a group by name.
-func (s *server) GroupNamed(name string) group {
+func (s *server) GroupNamed(name string) apitype.Group {
 	s.env.t.Helper()
-	var gs []group
+	var gs []apitype.Group
 	s.MustCall("GET", "/api/groups", nil, &gs)
 	for _, g := range gs {
 		if g.Name == name {
@@ -662,106 +554,68 @@ func (s *server) GroupNamed(name string) group {
 		}
 	}
 	s.env.t.Fatalf("no group %q in %+v", name, gs)
-	return group{}
+	return apitype.Group{}
 }
 
 // MustScript creates a /bin/sh script with body, running as the client's
 // user, and returns its ID.
-func (s *server) MustScript(body string, edits ...func(req map[string]any)) int64 {
+func (s *server) MustScript(body string, edits ...func(req *apitype.ScriptRequest)) apitype.ID {
 	s.env.t.Helper()
-	req := map[string]any{"Name": fmt.Sprintf("script-%d", s.env.next()), "Executable": "/bin/sh", "Script": body,
-		"RunAs": map[string]any{"Inherit": true}}
+	req := apitype.ScriptRequest{Name: fmt.Sprintf("script-%d", s.env.next()), Executable: "/bin/sh", Script: body,
+		RunAs: apitype.RunAs{Inherit: true}}
 	for _, edit := range edits {
-		edit(req)
+		edit(&req)
 	}
-	var sc struct{ ID int64 }
+	var sc apitype.Script
 	s.MustCall("PUT", "/api/scripts/script", req, &sc)
 	return sc.ID
 }
 
 // MustUpload uploads data as an attachment with the form fields given
 // (Path, Mode, UID, GID, Inherit, Name) and returns its ID.
-func (s *server) MustUpload(data string, fields map[string]string) int64 {
+func (s *server) MustUpload(data string, fields map[string]string) apitype.ID {
 	t := s.env.t
 	t.Helper()
-	var body bytes.Buffer
-	mw := multipart.NewWriter(&body)
-	for k, v := range fields {
-		mw.WriteField(k, v)
+	var form []apiclient.FormField
+	for _, k := range slices.Sorted(maps.Keys(fields)) {
+		form = append(form, apiclient.FormField{Name: k, Value: fields[k]})
 	}
-	fw, _ := mw.CreateFormFile("file", "data.txt")
-	io.WriteString(fw, data)
-	mw.Close()
-	req, _ := http.NewRequest("PUT", s.URL+"/api/attachments", &body)
-	req.Header.Set("Content-Type", mw.FormDataContentType())
-	req.Header.Set("X-OTTO-USERNAME", "admin")
-	req.Header.Set("X-OTTO-API-KEY", s.apiKey)
-	resp, err := s.http.Do(req)
-	if err != nil {
+	var a apitype.Attachment
+	if err := s.api.Upload(context.Background(), "PUT", "/api/attachments", form, "data.txt", strings.NewReader(data), &a); err != nil {
 		t.Fatalf("PUT /api/attachments: %v", err)
-	}
-	defer resp.Body.Close()
-	var env envelope
-	var a struct{ ID int64 }
-	if err := json.NewDecoder(resp.Body).Decode(&env); err != nil || resp.StatusCode != 200 || json.Unmarshal(env.Data, &a) != nil {
-		t.Fatalf("PUT /api/attachments: HTTP %d: %s (%v)", resp.StatusCode, env.Error.Message, err)
 	}
 	return a.ID
 }
 
-// run is the API's Run.
-type run struct {
-	ID         int64
-	BatchID    string
-	ScriptID   int64
-	ScriptName string
-	HostID     int64
-	HostName   string
-	StartedBy  string
-	State      string
-	Started    time.Time
-	Finished   time.Time
-	Duration   time.Duration
-	ExitCode   int
-	Success    bool
-	Error      string
-	Stdout     string
-	Stderr     string
-	Truncated  bool
-}
-
-func (r run) ended() bool { return r.State == "done" || r.State == "failed" || r.State == "canceled" }
-
 // batch is the answer of POST /api/runs.
 type batch struct {
-	srv     *server
-	BatchID string
-	Runs    []run
+	srv *server
+	apitype.Batch
 }
 
 // MustStart starts script scriptID on hosts and groups.
-func (s *server) MustStart(scriptID int64, hostIDs, groupIDs []int64) *batch {
+func (s *server) MustStart(scriptID apitype.ID, hostIDs, groupIDs []apitype.ID) *batch {
 	s.env.t.Helper()
 	b := &batch{srv: s}
-	s.MustCall("POST", "/api/runs", map[string]any{"ScriptID": scriptID, "HostIDs": hostIDs, "GroupIDs": groupIDs}, b)
+	s.MustCall("POST", "/api/runs", apitype.RunsRequest{ScriptID: scriptID, HostIDs: hostIDs, GroupIDs: groupIDs}, &b.Batch)
 	if b.BatchID == "" || len(b.Runs) == 0 {
-		s.env.t.Fatalf("POST /api/runs answered no batch or no runs: %+v", b)
+		s.env.t.Fatalf("POST /api/runs answered no batch or no runs: %+v", b.Batch)
 	}
 	return b
 }
 
 // AwaitEnd polls the batch until every run ended, and returns them (in
 // the history's order, without output).
-func (b *batch) AwaitEnd(within time.Duration) []run {
+func (b *batch) AwaitEnd(within time.Duration) []apitype.Run {
 	b.srv.env.t.Helper()
-	var runs []run
+	var runs []apitype.Run
 	waitFor(b.srv.env.t, within, "the runs of batch "+b.BatchID+" to end", func() (bool, string) {
 		runs = nil
-		b.srv.MustCall("GET", "/api/runs/batch/"+b.BatchID, nil, &runs)
+		b.srv.MustCall("GET", apiclient.ItemPath("/api/runs/batch", b.BatchID), nil, &runs)
 		var states []string
 		for _, r := range runs {
-			if !r.ended() {
-				states = append(states, fmt.Sprintf("run %d on %s is %s", r.ID, r.HostName, r.State))
+			if !r.Done() {
+				states = append(states, fmt.Sprintf("run %s on %s is %s", r.ID, r.HostName, r.State))
 			}
 		}
 		return len(states) == 0, strings.Join(states, "; ")
@@ -772,33 +626,33 @@ func (b *batch) AwaitEnd(within time.Duration) []run {
 // runHandle follows one run.
 type runHandle struct {
 	srv *server
-	ID  int64
-	run run // as started
+	ID  apitype.ID
+	run apitype.Run // as started
 }
 
 // MustRun creates a script with body and starts it on h.
 func (s *server) MustRun(body string, h host) *runHandle {
 	s.env.t.Helper()
-	b := s.MustStart(s.MustScript(body), []int64{h.ID}, nil)
+	b := s.MustStart(s.MustScript(body), []apitype.ID{h.ID}, nil)
 	return &runHandle{srv: s, ID: b.Runs[0].ID, run: b.Runs[0]}
 }
 
 // Get reads the run with its output.
-func (r *runHandle) Get() run {
+func (r *runHandle) Get() apitype.Run {
 	r.srv.env.t.Helper()
-	var out run
-	r.srv.MustCall("GET", fmt.Sprintf("/api/runs/run/%d", r.ID), nil, &out)
+	var out apitype.Run
+	r.srv.MustCall("GET", apiclient.ItemPath("/api/runs/run", string(r.ID)), nil, &out)
 	return out
 }
 
 // AwaitOutput waits for the run's stdout to contain s.
-func (r *runHandle) AwaitOutput(s string) run {
+func (r *runHandle) AwaitOutput(s string) apitype.Run {
 	r.srv.env.t.Helper()
-	var cur run
-	waitFor(r.srv.env.t, awaitWithin, fmt.Sprintf("run %d to print %q", r.ID, s), func() (bool, string) {
+	var cur apitype.Run
+	waitFor(r.srv.env.t, awaitWithin, fmt.Sprintf("run %s to print %q", r.ID, s), func() (bool, string) {
 		cur = r.Get()
-		if cur.ended() && !strings.Contains(cur.Stdout, s) {
-			r.srv.env.t.Fatalf("run %d ended (%s, %q) without printing %q: %q", r.ID, cur.State, cur.Error, s, cur.Stdout)
+		if cur.Done() && !strings.Contains(cur.Stdout, s) {
+			r.srv.env.t.Fatalf("run %s ended (%s, %q) without printing %q: %q", r.ID, cur.State, cur.Error, s, cur.Stdout)
 		}
 		return strings.Contains(cur.Stdout, s), fmt.Sprintf("%s, stdout %q", cur.State, cur.Stdout)
 	})
@@ -806,12 +660,12 @@ func (r *runHandle) AwaitOutput(s string) run {
 }
 
 // AwaitEnd waits for the run to end and returns it with its output.
-func (r *runHandle) AwaitEnd(within time.Duration) run {
+func (r *runHandle) AwaitEnd(within time.Duration) apitype.Run {
 	r.srv.env.t.Helper()
-	var cur run
-	waitFor(r.srv.env.t, within, fmt.Sprintf("run %d to end", r.ID), func() (bool, string) {
+	var cur apitype.Run
+	waitFor(r.srv.env.t, within, fmt.Sprintf("run %s to end", r.ID), func() (bool, string) {
 		cur = r.Get()
-		return cur.ended(), cur.State
+		return cur.Done(), cur.State
 	})
 	return cur
 }
@@ -835,47 +689,53 @@ func (s *server) FollowRequest(method, path string, body any, within time.Durati
 	s.env.t.Helper()
 	st := s.OpenStream(method, path, body, within)
 	defer st.Close()
-	return st.ReadUntil("end")
+	return st.ReadUntil(apitype.EventEnd)
 }
 
-// sseStream is an open stream of server-sent events.
+// sseStream is an open stream of server-sent events, read by a goroutine
+// of the env (apiclient.Stream) and handed over one event at a time.
 type sseStream struct {
 	t            *testing.T
 	method, path string
 	within       time.Duration
 	ctx          context.Context
 	cancel       context.CancelFunc
-	resp         *http.Response
-	rd           *lineReader
-	events       []sseEvent // read so far
-	eof          bool
+	next         chan sseEvent // closed when the stream ended
+	err          error         // why, once next is closed
+	events       []sseEvent    // read so far
 }
 
 // OpenStream sends a request whose answer is a stream of server-sent
-// events, and checks that it is one. The whole stream must end within.
+// events. The whole stream must end within.
 func (s *server) OpenStream(method, path string, body any, within time.Duration) *sseStream {
-	t := s.env.t
-	t.Helper()
-	st := &sseStream{t: t, method: method, path: path, within: within}
+	s.env.t.Helper()
+	st := &sseStream{t: s.env.t, method: method, path: path, within: within, next: make(chan sseEvent)}
 	st.ctx, st.cancel = context.WithTimeout(context.Background(), within)
-	resp, err := (&http.Client{Transport: s.env.transport}).Do(s.request(st.ctx, method, path, body))
+	// Without the client's request timeout: a stream lasts.
+	c, err := apiclient.New(s.URL, apiclient.Options{Username: "admin", APIKey: s.apiKey, HTTPClient: s.httpClient(0)})
 	if err != nil {
 		st.cancel()
-		t.Fatalf("%s %s: %v", method, path, err)
+		s.env.t.Fatal(err)
 	}
-	st.resp, st.rd = resp, newLineReader(resp.Body)
-	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
-		b, _ := io.ReadAll(resp.Body)
-		st.Close()
-		t.Fatalf("%s %s: HTTP %d, %s: %s", method, path, resp.StatusCode, resp.Header.Get("Content-Type"), b)
-	}
+	s.env.goroutine(func() {
+		defer close(st.next)
+		st.err = c.Stream(st.ctx, method, path, body, func(name string, data []byte) error {
+			select {
+			case st.next <- sseEvent{Name: name, Data: data, At: time.Now()}:
+				return nil
+			case <-st.ctx.Done():
+				return st.ctx.Err()
+			}
+		})
+	})
 	return st
 }
 
 // Close ends the stream.
 func (st *sseStream) Close() {
 	st.cancel()
-	st.resp.Body.Close()
+	for range st.next { // until the reader ended
+	}
 }
 
 // ReadUntil reads events until one named name (included) or the end of
@@ -883,37 +743,18 @@ func (st *sseStream) Close() {
 func (st *sseStream) ReadUntil(name string) []sseEvent {
 	t := st.t
 	t.Helper()
-	var cur sseEvent
-	for !st.eof {
-		line, err := st.rd.line()
-		if err != nil {
-			if st.ctx.Err() != nil {
-				t.Fatalf("%s %s: no %s event within %v; got %s", st.method, st.path, name, st.within, eventNames(st.events))
-			}
-			if errors.Is(err, io.EOF) {
-				st.eof = true
-				break
-			}
-			t.Fatalf("%s %s: reading: %v", st.method, st.path, err)
+	for ev := range st.next {
+		st.events = append(st.events, ev)
+		if ev.Name == name {
+			return st.events
 		}
-		switch {
-		case line == "":
-			if cur.Name != "" {
-				cur.At = time.Now()
-				st.events = append(st.events, cur)
-				if cur.Name == name {
-					return st.events
-				}
-			}
-			cur = sseEvent{}
-		case strings.HasPrefix(line, ":"):
-		case strings.HasPrefix(line, "event: "):
-			cur.Name = strings.TrimPrefix(line, "event: ")
-		case strings.HasPrefix(line, "data: "):
-			cur.Data = append(cur.Data, strings.TrimPrefix(line, "data: ")...)
-		default:
-			t.Fatalf("%s %s: unexpected line %q", st.method, st.path, line)
-		}
+	}
+	switch {
+	case st.err == nil: // the server ended the stream
+	case errors.Is(st.err, context.DeadlineExceeded):
+		t.Fatalf("%s %s: no %s event within %v; got %s", st.method, st.path, name, st.within, eventNames(st.events))
+	default:
+		t.Fatalf("%s %s: %v; got %s", st.method, st.path, st.err, eventNames(st.events))
 	}
 	return st.events
 }
@@ -924,30 +765,6 @@ func eventNames(evs []sseEvent) string {
 		names = append(names, e.Name)
 	}
 	return "[" + strings.Join(names, " ") + "]"
-}
-
-// lineReader reads lines of any length.
-type lineReader struct {
-	r   io.Reader
-	buf []byte
-}
-
-func newLineReader(r io.Reader) *lineReader { return &lineReader{r: r} }
-
-func (l *lineReader) line() (string, error) {
-	for {
-		if i := bytes.IndexByte(l.buf, '\n'); i >= 0 {
-			line := string(l.buf[:i])
-			l.buf = l.buf[i+1:]
-			return line, nil
-		}
-		chunk := make([]byte, 32<<10)
-		n, err := l.r.Read(chunk)
-		l.buf = append(l.buf, chunk[:n]...)
-		if err != nil && n == 0 {
-			return "", err
-		}
-	}
 }
 
 // ---- client ----
@@ -1009,14 +826,13 @@ func (e *env) launchClient(opts ...clientOpt) *client {
 	cl := &client{Name: fmt.Sprintf("client-%d", n), PSK: spec.psk, ConfigPath: spec.config}
 	if cl.ConfigPath == "" {
 		cl.ConfigPath = filepath.Join(e.dir, fmt.Sprintf("client-%d.toml", n))
-		cfg := fmt.Sprintf("listen_addr = %q\npsk = %q\nallow_from = [\"127.0.0.0/8\"]\n", spec.listen, spec.psk)
-		if err := os.WriteFile(cl.ConfigPath, []byte(cfg), 0o600); err != nil {
+		if err := testbin.WriteClientConfig(cl.ConfigPath, spec.listen, spec.psk, "127.0.0.0/8"); err != nil {
 			e.t.Fatal(err)
 		}
 	} else {
 		cl.PSK = readClientConfig(e.t, cl.ConfigPath).PSK
 	}
-	cl.proc = e.startProc(cl.Name, nil, "client", "--config", cl.ConfigPath)
+	cl.proc = e.startProc(cl.Name, nil, testbin.ClientArgs(cl.ConfigPath)...)
 	return cl
 }
 

@@ -1,12 +1,14 @@
 package e2e
 
 import (
-	"fmt"
 	"maps"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/otto-automation/otto/internal/apiclient"
+	"github.com/otto-automation/otto/internal/apitype"
 )
 
 // TestHeartbeat: a client added as a host answers a heartbeat with its
@@ -21,7 +23,7 @@ func TestHeartbeat(t *testing.T) {
 	good := env.StartClient()
 	other := env.StartClient(withPSK("the-client-has-this-psk"))
 	h := srv.MustAddHost(good)
-	wrong := srv.MustAddHost(other, func(req map[string]any) { req["PSK"] = "the-server-has-another-psk" })
+	wrong := srv.MustAddHost(other, func(req *apitype.HostRequest) { req.PSK = "the-server-has-another-psk" })
 
 	before := time.Now().UTC().Add(-time.Second) // server and test share the clock; allow rounding
 	st := srv.AwaitHeartbeat(h)
@@ -68,8 +70,9 @@ func TestHeartbeat(t *testing.T) {
 	// Disable both hosts, so that the sweep at start leaves them alone:
 	// what the restarted server shows is what it stored.
 	for _, x := range []host{h, wrong} {
-		srv.MustCall("POST", fmt.Sprintf("/api/hosts/host/%d", x.ID),
-			map[string]any{"Name": x.Name, "Address": x.Address, "Port": x.Port, "GroupIDs": x.GroupIDs, "Enabled": false}, nil)
+		disabled := false
+		srv.MustCall("POST", apiclient.ItemPath("/api/hosts/host", string(x.ID)),
+			apitype.HostRequest{Name: x.Name, Address: x.Address, Port: x.Port, GroupIDs: x.GroupIDs, Enabled: &disabled}, nil)
 	}
 	srv.Restart()
 	after := srv.Statuses()
@@ -93,7 +96,7 @@ func TestHeartbeat(t *testing.T) {
 }
 
 // sameStatus fails the test unless got and want are the same status.
-func sameStatus(t *testing.T, what string, got, want hostStatus) {
+func sameStatus(t *testing.T, what string, got, want apitype.Heartbeat) {
 	t.Helper()
 	if got.HostID != want.HostID || got.Address != want.Address || got.IsReachable != want.IsReachable ||
 		!got.LastAttempt.Equal(want.LastAttempt) || !got.LastReply.Equal(want.LastReply) || got.Error != want.Error ||

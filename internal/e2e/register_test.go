@@ -8,6 +8,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/otto-automation/otto/internal/apiclient"
+	"github.com/otto-automation/otto/internal/apitype"
 )
 
 // register runs "otto client" with no config and the registration
@@ -35,11 +38,11 @@ func TestRegistration(t *testing.T) {
 	linux := srv.MustGroup("linux boxes")
 	firstRun := filepath.Join(env.dir, "first-run.txt")
 	script := srv.MustScript(fmt.Sprintf("echo \"registered on port $OTTO_HOST_PORT\" > %s\n", firstRun))
-	srv.MustCall("POST", fmt.Sprintf("/api/scripts/script/%d/groups", script), map[string]any{"Groups": []int64{linux.ID}}, nil)
-	for _, rule := range []map[string]any{
-		{"Name": "plan 9", "Clauses": []map[string]any{{"Property": "kernel_name", "Pattern": "^Plan 9$"}}, "GroupID": plan9.ID, "Order": 1},
-		{"Name": "linux", "Clauses": []map[string]any{{"Property": "kernel_name", "Pattern": "^Linux$"}, {"Property": "hostname", "Pattern": "."}},
-			"GroupID": linux.ID, "Order": 2},
+	srv.MustCall("POST", apiclient.ItemPath("/api/scripts/script", string(script), "groups"), apitype.ScriptGroupsRequest{Groups: []apitype.ID{linux.ID}}, nil)
+	for _, rule := range []apitype.RegisterRule{
+		{Name: "plan 9", Clauses: []apitype.RegisterClause{{Property: "kernel_name", Pattern: "^Plan 9$"}}, GroupID: plan9.ID, Order: 1},
+		{Name: "linux", Clauses: []apitype.RegisterClause{{Property: "kernel_name", Pattern: "^Linux$"}, {Property: "hostname", Pattern: "."}},
+			GroupID: linux.ID, Order: 2},
 	} {
 		srv.MustCall("PUT", "/api/register/rules/rule", rule, nil)
 	}
@@ -69,9 +72,9 @@ func TestRegistration(t *testing.T) {
 	}
 	h := hosts[0]
 	hostname := clientInfo(env)["hostname"]
-	if h.Name != hostname || h.Address != "127.0.0.1" || h.Port != uint32(port) || !slices.Equal(h.GroupIDs, []int64{linux.ID}) ||
+	if h.Name != hostname || h.Address != "127.0.0.1" || h.Port != uint32(port) || !slices.Equal(h.GroupIDs, []apitype.ID{linux.ID}) ||
 		!h.Enabled || h.PSK != cfg.PSK || h.RotateOnContact {
-		t.Errorf("registered host %+v; want %q at 127.0.0.1:%d in group %d with the config's PSK", h, hostname, port, linux.ID)
+		t.Errorf("registered host %+v; want %q at 127.0.0.1:%d in group %s with the config's PSK", h, hostname, port, linux.ID)
 	}
 
 	cl := env.StartClient(withConfig(cfgPath))
@@ -108,17 +111,14 @@ func TestRegistration(t *testing.T) {
 		t.Errorf("%d hosts after refused registrations, want 1", len(hosts))
 	}
 
-	var events []struct {
-		Type    string
-		Details map[string]string
-	}
+	var events []apitype.Event
 	srv.MustCall("GET", "/api/events?c=100", nil, &events)
 	counts := make(map[string]int)
 	for _, e := range events {
-		counts[e.Type]++
+		counts[e.Event]++
 		for _, v := range e.Details {
 			if v == key || v == "not-"+key || v == cfg.PSK {
-				t.Errorf("event %s carries a secret: %v", e.Type, e.Details)
+				t.Errorf("event %s carries a secret: %v", e.Event, e.Details)
 			}
 		}
 	}

@@ -4,12 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/otto-automation/otto/internal/apiclient"
+	"github.com/otto-automation/otto/internal/apitype"
 	"github.com/otto-automation/otto/internal/serve/fleet"
 )
 
@@ -27,7 +28,7 @@ func TestRotatePSK(t *testing.T) {
 	srv := env.StartServer()
 	cl := env.StartClient()
 	px := env.StartProxy(cl.Addr())
-	h := srv.MustAddHost(cl, func(req map[string]any) { req["Port"] = px.Port() })
+	h := srv.MustAddHost(cl, func(req *apitype.HostRequest) { req.Port = uint32(px.Port()) })
 	if !h.RotateOnContact {
 		t.Errorf("a host added by hand: RotateOnContact false")
 	}
@@ -43,7 +44,7 @@ func TestRotatePSK(t *testing.T) {
 
 	// A rotation on demand.
 	var psk string
-	srv.MustCall("POST", fmt.Sprintf("/api/hosts/host/%d/psk", h.ID), nil, &psk)
+	srv.MustCall("POST", pskPath(h.ID), nil, &psk)
 	psks = append(psks, psk)
 	now := srv.Host(h.ID)
 	if psk == "" || psk == first.PSK || now.PSK != psk || cl.ConfigPSK() != psk || !now.LastPSKRotate.After(first.LastPSKRotate) {
@@ -63,7 +64,7 @@ func TestRotatePSK(t *testing.T) {
 
 	// The acknowledgement cut, and the heartbeat that would check it too.
 	px.SetMode(proxyCutReplies)
-	code, msg := srv.Call("POST", fmt.Sprintf("/api/hosts/host/%d/psk", h.ID), nil, nil)
+	code, msg := srv.Call("POST", pskPath(h.ID), nil, nil)
 	if code != http.StatusBadGateway || !strings.Contains(msg, "pending") {
 		t.Errorf("rotation with the answers cut: HTTP %d %q; want 502 saying the new PSK stays pending", code, msg)
 	}
@@ -96,7 +97,7 @@ func TestRotatePSK(t *testing.T) {
 	px.SetMode(proxyCutNextReply)
 	cuts := px.Cuts()
 	var psk3 string
-	srv.MustCall("POST", fmt.Sprintf("/api/hosts/host/%d/psk", h.ID), nil, &psk3)
+	srv.MustCall("POST", pskPath(h.ID), nil, &psk3)
 	psks = append(psks, psk3)
 	if px.Cuts() != cuts+1 {
 		t.Errorf("the proxy cut %d connections, want 1", px.Cuts()-cuts)
@@ -107,12 +108,12 @@ func TestRotatePSK(t *testing.T) {
 	neverShown(t, srv, h.ID, "")
 
 	// A script whose after-run action is update_psk.
-	sid := srv.MustScript("echo rotate after me", func(req map[string]any) { req["AfterExecution"] = "update_psk" })
-	b := srv.MustStart(sid, []int64{h.ID}, nil)
+	sid := srv.MustScript("echo rotate after me", func(req *apitype.ScriptRequest) { req.AfterExecution = apitype.ActionUpdatePSK })
+	b := srv.MustStart(sid, []apitype.ID{h.ID}, nil)
 	r := (&runHandle{srv: srv, ID: b.Runs[0].ID}).AwaitEnd(awaitWithin)
 	psk4 := srv.Host(h.ID).PSK
 	psks = append(psks, psk4)
-	if r.State != "done" || !r.Success || r.Error != "" || psk4 == psk3 || cl.ConfigPSK() != psk4 {
+	if r.State != apitype.RunDone || !r.Success || r.Error != "" || psk4 == psk3 || cl.ConfigPSK() != psk4 {
 		t.Errorf("after-run update_psk: run %+v; server PSK %q (before %q), client %q", r, psk4, psk3, cl.ConfigPSK())
 	}
 
@@ -131,9 +132,9 @@ func TestRotatePSK(t *testing.T) {
 
 // neverShown checks that the host routes show no pending PSK: no field
 // PendingPSK, and not the value pending (if given).
-func neverShown(t *testing.T, srv *server, id int64, pending string) {
+func neverShown(t *testing.T, srv *server, id apitype.ID, pending string) {
 	t.Helper()
-	for _, path := range []string{"/api/hosts", fmt.Sprintf("/api/hosts/host/%d", id)} {
+	for _, path := range []string{"/api/hosts", apiclient.ItemPath("/api/hosts/host", string(id))} {
 		var raw json.RawMessage
 		srv.MustCall("GET", path, nil, &raw)
 		if strings.Contains(string(raw), "PendingPSK") || pending != "" && strings.Contains(string(raw), pending) {
@@ -141,3 +142,6 @@ func neverShown(t *testing.T, srv *server, id int64, pending string) {
 		}
 	}
 }
+
+// pskPath is the route of host id's PSK rotation.
+func pskPath(id apitype.ID) string { return apiclient.ItemPath("/api/hosts/host", string(id), "psk") }

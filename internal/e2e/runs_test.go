@@ -12,6 +12,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/otto-automation/otto/internal/apiclient"
+	"github.com/otto-automation/otto/internal/apitype"
 )
 
 // oneClient is the usual start: a server and one client added as a host
@@ -26,15 +29,6 @@ func oneClient(t *testing.T) (*env, *server, *client, host) {
 	return env, srv, cl, h
 }
 
-// sseOutput is the data of an output event.
-type sseOutput struct {
-	RunID    int64
-	HostID   int64
-	HostName string
-	Stream   string
-	Data     string
-}
-
 // TestRunLiveOutput: a script's output follows over server-sent events as
 // it is printed, in order, well before the run ends; then "done" and
 // "end". The run's record has the whole output, exit code and duration,
@@ -44,8 +38,8 @@ func TestRunLiveOutput(t *testing.T) {
 	_, srv, _, h := oneClient(t)
 
 	r := srv.MustRun("echo one\nsleep 2\necho two\necho oops >&2\nsleep 2\necho three\nsleep 1\n", h)
-	if r.run.State != "pending" || r.run.HostID != h.ID || r.run.StartedBy != "admin" {
-		t.Errorf("POST /api/runs answered %+v; want a pending run on host %d started by admin", r.run, h.ID)
+	if r.run.State != apitype.RunPending || r.run.HostID != h.ID || r.run.StartedBy != "admin" {
+		t.Errorf("POST /api/runs answered %+v; want a pending run on host %s started by admin", r.run, h.ID)
 	}
 	events := srv.Follow("/api/runs/batch/"+r.run.BatchID+"/stream", awaitWithin)
 
@@ -61,17 +55,17 @@ func TestRunLiveOutput(t *testing.T) {
 	for _, ev := range events[:n-2] {
 		switch ev.Name {
 		case "state":
-			var s run
+			var s apitype.Run
 			mustJSON(t, ev.Data, &s)
 			if s.ID != r.ID || s.Stdout != "" || s.Stderr != "" {
-				t.Errorf("state event %s: want run %d without output", ev.Data, r.ID)
+				t.Errorf("state event %s: want run %s without output", ev.Data, r.ID)
 			}
 			states = append(states, s.State)
 		case "output":
-			var o sseOutput
+			var o apitype.Output
 			mustJSON(t, ev.Data, &o)
 			if o.RunID != r.ID || o.HostID != h.ID || o.HostName != h.Name || o.Data == "" {
-				t.Errorf("output event %s: want run %d on host %d (%s), with data", ev.Data, r.ID, h.ID, h.Name)
+				t.Errorf("output event %s: want run %s on host %s (%s), with data", ev.Data, r.ID, h.ID, h.Name)
 			}
 			switch o.Stream {
 			case "stdout":
@@ -100,33 +94,24 @@ func TestRunLiveOutput(t *testing.T) {
 	if !sawPartial || doneAt.Sub(seenOneAt) < time.Second {
 		t.Errorf("the first line arrived %v before the end (alone: %v); want it live, seconds before", doneAt.Sub(seenOneAt), sawPartial)
 	}
-	var done run
+	var done apitype.Run
 	mustJSON(t, events[n-2].Data, &done)
-	if done.State != "done" || !done.Success || done.ExitCode != 0 || done.Stdout != "" {
+	if done.State != apitype.RunDone || !done.Success || done.ExitCode != 0 || done.Stdout != "" {
 		t.Errorf("done event: %+v", done)
 	}
 
 	got := r.Get()
-	if got.State != "done" || !got.Success || got.ExitCode != 0 || got.Error != "" ||
+	if got.State != apitype.RunDone || !got.Success || got.ExitCode != 0 || got.Error != "" ||
 		got.Stdout != "one\ntwo\nthree\n" || got.Stderr != "oops\n" || got.Truncated {
-		t.Errorf("GET /api/runs/run/%d: %+v", r.ID, got)
+		t.Errorf("GET /api/runs/run/%s: %+v", r.ID, got)
 	}
 	if got.Duration < 5*time.Second || got.Duration > awaitWithin || got.Finished.Before(got.Started) {
 		t.Errorf("run took %v from %v to %v; the script sleeps 5 s", got.Duration, got.Started, got.Finished)
 	}
 
 	// An ended run's stream replays it at once.
-	replay := srv.Follow(fmt.Sprintf("/api/runs/run/%d/stream", r.ID), 10*time.Second)
-	var replayed string
-	for _, ev := range replay {
-		if ev.Name == "output" {
-			var o sseOutput
-			mustJSON(t, ev.Data, &o)
-			if o.Stream == "stdout" {
-				replayed += o.Data
-			}
-		}
-	}
+	replay := srv.Follow(apiclient.ItemPath("/api/runs/run", string(r.ID), "stream"), 10*time.Second)
+	replayed := streamed(t, replay, "stdout")
 	if names := eventNames(replay); names != "[state output output done end]" || replayed != got.Stdout {
 		t.Errorf("stream of an ended run: %s with stdout %q", names, replayed)
 	}
@@ -142,7 +127,7 @@ func TestRunCancel(t *testing.T) {
 	pidFile := filepath.Join(env.dir, "grandchild.pid")
 	r := srv.MustRun(fmt.Sprintf("sleep 300 &\necho $! > %s\necho started\nsleep 300\n", pidFile), h)
 	// The run's record shows its output so far while it runs.
-	if cur := r.AwaitOutput("started"); cur.State != "running" {
+	if cur := r.AwaitOutput("started"); cur.State != apitype.RunRunning {
 		t.Errorf("run with output so far: %+v; want it running", cur)
 	}
 	b, err := os.ReadFile(pidFile)
@@ -155,9 +140,9 @@ func TestRunCancel(t *testing.T) {
 	}
 
 	start := time.Now()
-	srv.MustCall("POST", fmt.Sprintf("/api/runs/run/%d/cancel", r.ID), nil, nil)
+	srv.MustCall("POST", cancelPath(r.ID), nil, nil)
 	final := r.AwaitEnd(30 * time.Second) // the client's grace is 5 s; sleep dies of SIGTERM at once
-	if final.State != "canceled" || final.Success || !strings.Contains(final.Stdout, "started") {
+	if final.State != apitype.RunCanceled || final.Success || !strings.Contains(final.Stdout, "started") {
 		t.Errorf("canceled run: %+v; want state canceled with its output", final)
 	}
 	t.Logf("canceled in %v", time.Since(start))
@@ -165,7 +150,7 @@ func TestRunCancel(t *testing.T) {
 		return processGone(pid), "still running"
 	})
 
-	if code, msg := srv.Call("POST", fmt.Sprintf("/api/runs/run/%d/cancel", r.ID), nil, nil); code != http.StatusConflict {
+	if code, msg := srv.Call("POST", cancelPath(r.ID), nil, nil); code != http.StatusConflict {
 		t.Errorf("canceling an ended run: HTTP %d %q, want 409", code, msg)
 	}
 	// The client still runs scripts.
@@ -184,9 +169,9 @@ func TestRunGroupWithDownHosts(t *testing.T) {
 	// holds one worker, not the batch.
 	srv.SetOptions(map[string]any{"Network": map[string]any{"Timeout": 2, "MaxParallel": 4}})
 	g := srv.MustGroup("twenty")
-	inGroup := func(req map[string]any) { req["GroupIDs"] = []int64{g.ID} }
+	inGroup := func(req *apitype.HostRequest) { req.GroupIDs = []apitype.ID{g.ID} }
 
-	want := make(map[int64]string) // host ID -> the start of its run's Error, "" for done
+	want := make(map[apitype.ID]string) // host ID -> the start of its run's Error, "" for done
 	setup := time.Now()
 	clients := env.StartClients(18)
 	t.Logf("18 clients started in %v", time.Since(setup))
@@ -196,17 +181,14 @@ func TestRunGroupWithDownHosts(t *testing.T) {
 	killed := clients[17]
 	want[srv.MustAddHost(killed, inGroup).ID] = "could not connect to the client"
 	killed.Kill()
-	want[srv.MustCreateHost(map[string]any{"Name": "nobody-listens", "Address": "127.0.0.1", "Port": env.DeadPort(),
-		"PSK": "x", "GroupIDs": []int64{g.ID}}).ID] = "could not connect to the client"
+	want[srv.MustCreateHost(apitype.HostRequest{Name: "nobody-listens", Address: "127.0.0.1", Port: uint32(env.DeadPort()),
+		PSK: "x", GroupIDs: []apitype.ID{g.ID}}).ID] = "could not connect to the client"
 	hole := env.StartBlackhole()
-	silent := srv.MustCreateHost(map[string]any{"Name": "never-answers", "Address": "127.0.0.1", "Port": hole.Port(),
-		"PSK": "x", "GroupIDs": []int64{g.ID}})
+	silent := srv.MustCreateHost(apitype.HostRequest{Name: "never-answers", Address: "127.0.0.1", Port: uint32(hole.Port()),
+		PSK: "x", GroupIDs: []apitype.ID{g.ID}})
 	want[silent.ID] = "the client did not answer in time"
 
-	var sweep struct {
-		Hosts, Reachable, Rotated int
-		Duration                  time.Duration
-	}
+	var sweep apitype.SweepResult
 	srv.MustCall("POST", "/api/heartbeat", nil, &sweep)
 	t.Logf("sweep: %+v", sweep)
 	if sweep.Hosts != 20 || sweep.Reachable != 17 || sweep.Rotated != 17 {
@@ -215,12 +197,12 @@ func TestRunGroupWithDownHosts(t *testing.T) {
 	statuses := srv.Statuses()
 	for id, w := range want {
 		if st := statuses[id]; st.IsReachable != (w == "") {
-			t.Errorf("host %d after the sweep: %+v", id, st)
+			t.Errorf("host %s after the sweep: %+v", id, st)
 		}
 	}
 
 	start := time.Now()
-	b := srv.MustStart(srv.MustScript(`echo "port $OTTO_HOST_PORT"`), nil, []int64{g.ID})
+	b := srv.MustStart(srv.MustScript(`echo "port $OTTO_HOST_PORT"`), nil, []apitype.ID{g.ID})
 	if len(b.Runs) != 20 {
 		t.Fatalf("%d runs started, want 20", len(b.Runs))
 	}
@@ -230,10 +212,10 @@ func TestRunGroupWithDownHosts(t *testing.T) {
 	if len(events) == 0 {
 		t.Fatalf("the batch stream sent no event")
 	}
-	doneRuns, dones := make(map[int64]bool), 0
+	doneRuns, dones := make(map[apitype.ID]bool), 0
 	for _, ev := range events {
-		if ev.Name == "done" {
-			var r run
+		if ev.Name == apitype.EventDone {
+			var r apitype.Run
 			mustJSON(t, ev.Data, &r)
 			doneRuns[r.ID] = true
 			dones++
@@ -256,13 +238,13 @@ func TestRunGroupWithDownHosts(t *testing.T) {
 		delete(want, r.HostID)
 		switch {
 		case !ok:
-			t.Errorf("run %d on host %d: not a host of the group, or a host twice", r.ID, r.HostID)
+			t.Errorf("run %s on host %s: not a host of the group, or a host twice", r.ID, r.HostID)
 		case r.BatchID != b.BatchID:
-			t.Errorf("run %d has batch %q, want %q", r.ID, r.BatchID, b.BatchID)
+			t.Errorf("run %s has batch %q, want %q", r.ID, r.BatchID, b.BatchID)
 		case w == "":
 			done++
 			h := srv.Host(r.HostID)
-			if r.State != "done" || !r.Success || r.Stdout != fmt.Sprintf("port %d\n", h.Port) {
+			if r.State != apitype.RunDone || !r.Success || r.Stdout != fmt.Sprintf("port %d\n", h.Port) {
 				t.Errorf("run on %s: %s, success %v, stdout %q, error %q", r.HostName, r.State, r.Success, r.Stdout, r.Error)
 			}
 			if r.Finished.After(lastDone) {
@@ -270,7 +252,7 @@ func TestRunGroupWithDownHosts(t *testing.T) {
 			}
 		default:
 			failed++
-			if r.State != "failed" || !strings.HasPrefix(r.Error, w) {
+			if r.State != apitype.RunFailed || !strings.HasPrefix(r.Error, w) {
 				t.Errorf("run on %s: %s with error %q; want failed with %q", r.HostName, r.State, r.Error, w)
 			}
 			if r.HostID == silent.ID {
@@ -289,6 +271,28 @@ func TestRunGroupWithDownHosts(t *testing.T) {
 	}
 }
 
+// cancelPath is the route that cancels run id.
+func cancelPath(id apitype.ID) string {
+	return apiclient.ItemPath("/api/runs/run", string(id), "cancel")
+}
+
+// streamed is the output of stream ("stdout" or "stderr") that the output
+// events among events carried, in order.
+func streamed(t *testing.T, events []sseEvent, stream string) string {
+	t.Helper()
+	var out string
+	for _, ev := range events {
+		if ev.Name == apitype.EventOutput {
+			var o apitype.Output
+			mustJSON(t, ev.Data, &o)
+			if o.Stream == stream {
+				out += o.Data
+			}
+		}
+	}
+	return out
+}
+
 func mustJSON(t *testing.T, data []byte, v any) {
 	t.Helper()
 	if err := json.Unmarshal(data, v); err != nil {
@@ -305,7 +309,7 @@ func TestServerStopDuringRun(t *testing.T) {
 	env, srv, _, h := oneClient(t)
 	pidFile := filepath.Join(env.dir, "grandchild.pid")
 	r := srv.MustRun(fmt.Sprintf("sleep 300 &\necho $! > %s\necho started\nsleep 300\n", pidFile), h)
-	st := srv.OpenStream("GET", fmt.Sprintf("/api/runs/run/%d/stream", r.ID), nil, awaitWithin)
+	st := srv.OpenStream("GET", apiclient.ItemPath("/api/runs/run", string(r.ID), "stream"), nil, awaitWithin)
 	defer st.Close()
 	st.ReadUntil("output")
 	r.AwaitOutput("started")
@@ -322,9 +326,9 @@ func TestServerStopDuringRun(t *testing.T) {
 	if n := len(events); n < 2 || events[n-2].Name != "done" || events[n-1].Name != "end" {
 		t.Errorf("stream during the stop: %s; want it to end with done and end", eventNames(events))
 	} else {
-		var done run
+		var done apitype.Run
 		mustJSON(t, events[n-2].Data, &done)
-		if done.State != "failed" || done.Error != "server stopped during the run" {
+		if done.State != apitype.RunFailed || done.Error != "server stopped during the run" {
 			t.Errorf("done event during the stop: %+v", done)
 		}
 	}
@@ -334,7 +338,7 @@ func TestServerStopDuringRun(t *testing.T) {
 
 	srv.start()
 	got := r.Get()
-	if got.State != "failed" || got.Error != "server stopped during the run" || !strings.Contains(got.Stdout, "started") || got.Finished.IsZero() {
+	if got.State != apitype.RunFailed || got.Error != "server stopped during the run" || !strings.Contains(got.Stdout, "started") || got.Finished.IsZero() {
 		t.Errorf("after the restart the run is %+v", got)
 	}
 	srv.MustRun("echo still here", h).AwaitOutput("still here")
@@ -357,14 +361,14 @@ func TestRunAsWithAttachment(t *testing.T) {
 	}
 	path := filepath.Join(env.dir, "placed", "sub", "data.txt")
 	att := srv.MustUpload("payload\n", map[string]string{"Path": path, "Mode": "0640", "UID": "65534", "GID": "65534"})
-	sid := srv.MustScript("id -u\nid -g\ncat "+path+"\npwd\n", func(req map[string]any) {
-		req["AttachmentIDs"] = []int64{att}
-		req["RunAs"] = map[string]any{"Inherit": false, "UID": 65534, "GID": 65534}
-		req["WorkingDirectory"] = "/tmp"
+	sid := srv.MustScript("id -u\nid -g\ncat "+path+"\npwd\n", func(req *apitype.ScriptRequest) {
+		req.AttachmentIDs = []apitype.ID{att}
+		req.RunAs = apitype.RunAs{Inherit: false, UID: 65534, GID: 65534}
+		req.WorkingDirectory = "/tmp"
 	})
-	b := srv.MustStart(sid, []int64{h.ID}, nil)
+	b := srv.MustStart(sid, []apitype.ID{h.ID}, nil)
 	r := (&runHandle{srv: srv, ID: b.Runs[0].ID}).AwaitEnd(awaitWithin)
-	if r.State != "done" || !r.Success || r.Stdout != "65534\n65534\npayload\n/tmp\n" {
+	if r.State != apitype.RunDone || !r.Success || r.Stdout != "65534\n65534\npayload\n/tmp\n" {
 		t.Errorf("run as 65534 with an attachment: %+v", r)
 	}
 	fi, err := os.Stat(path)
@@ -387,22 +391,22 @@ func TestCancelPendingRun(t *testing.T) {
 	cls := env.StartClients(2)
 	h1, h2 := srv.MustAddHost(cls[0]), srv.MustAddHost(cls[1])
 	marker := filepath.Join(env.dir, "ran-on-port-")
-	b := srv.MustStart(srv.MustScript("touch "+marker+"$OTTO_HOST_PORT\necho started\nsleep 300\n"), []int64{h1.ID, h2.ID}, nil)
+	b := srv.MustStart(srv.MustScript("touch "+marker+"$OTTO_HOST_PORT\necho started\nsleep 300\n"), []apitype.ID{h1.ID, h2.ID}, nil)
 	first, second := &runHandle{srv: srv, ID: b.Runs[0].ID}, &runHandle{srv: srv, ID: b.Runs[1].ID}
 	first.AwaitOutput("started")
-	if r := second.Get(); r.State != "pending" {
+	if r := second.Get(); r.State != apitype.RunPending {
 		t.Fatalf("with one worker busy, the second run is %s", r.State)
 	}
 
-	srv.MustCall("POST", fmt.Sprintf("/api/runs/run/%d/cancel", second.ID), nil, nil)
+	srv.MustCall("POST", cancelPath(second.ID), nil, nil)
 	r := second.AwaitEnd(20 * time.Second)
-	if r.State != "canceled" {
+	if r.State != apitype.RunCanceled {
 		t.Errorf("canceled pending run: %+v", r)
 	}
-	if f := first.Get(); f.State != "running" {
+	if f := first.Get(); f.State != apitype.RunRunning {
 		t.Errorf("canceling the pending run changed the running one: %+v", f)
 	}
-	srv.MustCall("POST", fmt.Sprintf("/api/runs/run/%d/cancel", first.ID), nil, nil)
+	srv.MustCall("POST", cancelPath(first.ID), nil, nil)
 	first.AwaitEnd(30 * time.Second)
 	if _, err := os.Stat(fmt.Sprintf("%s%d", marker, h2.Port)); err == nil {
 		t.Errorf("the canceled pending run ran")
@@ -418,7 +422,7 @@ func TestQuietScript(t *testing.T) {
 	// The server gives up on a run after 1 s + 10 s of silence.
 	srv.SetOptions(map[string]any{"Network": map[string]any{"Timeout": 1}})
 	r := srv.MustRun("sleep 13\necho awake\n", h).AwaitEnd(awaitWithin)
-	if r.State != "done" || !r.Success || r.Stdout != "awake\n" || r.Duration < 13*time.Second {
+	if r.State != apitype.RunDone || !r.Success || r.Stdout != "awake\n" || r.Duration < 13*time.Second {
 		t.Errorf("a quiet 13 s script: %+v", r)
 	}
 }
@@ -432,33 +436,24 @@ func TestRunOutputCapAndHistory(t *testing.T) {
 	srv.SetOptions(map[string]any{"Runs": map[string]any{"OutputMaxBytes": 1000, "HistoryMax": 3}})
 
 	r := srv.MustRun("head -c 5000 /dev/zero | tr '\\0' x\necho tail >&2\n", h)
-	events := srv.Follow(fmt.Sprintf("/api/runs/run/%d/stream", r.ID), awaitWithin)
-	live := 0
-	for _, ev := range events {
-		if ev.Name == "output" {
-			var o sseOutput
-			mustJSON(t, ev.Data, &o)
-			if o.Stream == "stdout" {
-				live += len(o.Data)
-			}
-		}
-	}
+	events := srv.Follow(apiclient.ItemPath("/api/runs/run", string(r.ID), "stream"), awaitWithin)
+	live := len(streamed(t, events, "stdout"))
 	got := r.Get()
-	if got.State != "done" || !got.Truncated || got.Stdout != strings.Repeat("x", 1000) || got.Stderr != "tail\n" || live != 1000 {
+	if got.State != apitype.RunDone || !got.Truncated || got.Stdout != strings.Repeat("x", 1000) || got.Stderr != "tail\n" || live != 1000 {
 		t.Errorf("run with 5000 bytes of output, capped at 1000: %s, truncated %v, %d bytes stored, %d streamed, stderr %q",
 			got.State, got.Truncated, len(got.Stdout), live, got.Stderr)
 	}
 
-	var ids []int64
+	var ids []apitype.ID
 	for i := range 3 {
 		ids = append(ids, srv.MustRun(fmt.Sprintf("echo %d", i), h).AwaitEnd(awaitWithin).ID)
 	}
 	srv.Restart()       // retention runs after the first sweep at start, then hourly
 	slices.Reverse(ids) // newest first, as the history lists them
 	waitFor(t, 30*time.Second, "the history to keep the newest 3 runs", func() (bool, string) {
-		var runs []run
+		var runs []apitype.Run
 		srv.MustCall("GET", "/api/runs", nil, &runs)
-		var kept []int64
+		var kept []apitype.ID
 		for _, r := range runs {
 			kept = append(kept, r.ID)
 		}
@@ -479,7 +474,7 @@ func TestClientDiesDuringRun(t *testing.T) {
 	awaitSessionEmpty(cl.pid, 0)
 	got := r.AwaitEnd(awaitWithin)
 	t.Logf("the run failed %v after the client died", time.Since(start))
-	if got.State != "failed" || got.Error != "the client closed the connection before the action ended" || !strings.Contains(got.Stdout, "started") {
+	if got.State != apitype.RunFailed || got.Error != "the client closed the connection before the action ended" || !strings.Contains(got.Stdout, "started") {
 		t.Errorf("run whose client died: %+v", got)
 	}
 	if time.Since(start) > 10*time.Second {

@@ -34,7 +34,7 @@ func seedDataDir(b *testing.B) string {
 	if _, err := svc.Bootstrap(ctx, testAdminPassword, false); err != nil {
 		b.Fatal(err)
 	}
-	groups := []int64{1}
+	groups := []string{"1"}
 	err = st.Update(ctx, func(tx domain.Tx) error {
 		for i := 1; i < 100; i++ {
 			g := domain.Group{Name: fmt.Sprintf("group-%03d", i)}
@@ -53,7 +53,7 @@ func seedDataDir(b *testing.B) string {
 		err := st.Update(ctx, func(tx domain.Tx) error {
 			for i := batch * 1000; i < (batch+1)*1000; i++ {
 				h := domain.Host{Name: fmt.Sprintf("host-%05d.example.com", i), Address: fmt.Sprintf("127.%d.%d.%d", i>>16, i>>8&255, i&255),
-					Port: 12444, PSK: fmt.Sprintf("psk-%040d", i), GroupIDs: []int64{groups[i%100]}, Enabled: true, Created: now, LastPSKRotate: now,
+					Port: 12444, PSK: fmt.Sprintf("psk-%040d", i), GroupIDs: []string{groups[i%100]}, Enabled: true, Created: now, LastPSKRotate: now,
 					Environment: domain.Environment{{Key: "ROLE", Value: "web"}}}
 				if err := tx.PutHost(&h); err != nil {
 					return err

@@ -312,7 +312,7 @@ func TestServerNeverLogsPSK(t *testing.T) {
 	if status != 200 {
 		t.Fatalf("create = %d %s", status, body)
 	}
-	c.do("POST", "/api/hosts/host/1", map[string]any{"Name": "h2", "Address": "127.0.0.1", "PSK": psk + "2", "GroupIDs": []int64{1}})
+	c.do("POST", "/api/hosts/host/1", map[string]any{"Name": "h2", "Address": "127.0.0.1", "PSK": psk + "2", "GroupIDs": []string{"1"}})
 	c.do("PUT", "/api/hosts/host", map[string]any{"Name": "h2", "Address": "127.0.0.1", "PSK": psk})
 	c.do("DELETE", "/api/hosts/host/1", nil)
 	p.stop(syscall.SIGTERM)

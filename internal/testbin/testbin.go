@@ -1,14 +1,23 @@
-// Package testbin builds the otto binary once per test process, for tests
-// that run the real binary (as client, server or ottoctl) on loopback.
+// Package testbin runs the otto binary as its own processes, for whatever
+// drives a real otto from outside: the end-to-end tests (internal/e2e,
+// ottoctl's), otto-bench and "otto demo". It builds the binary (Otto,
+// OttoTest, Build), starts it and stops it (Start, Proc), writes a client's
+// config (ClientConfig) and waits for the line a process logs once it
+// listens (Output, ServerListening, ClientListening).
+//
+// It does not import package testing, so that otto-bench and the otto
+// binary (for "otto demo") may use it: the build helpers take a TB, which
+// *testing.T and *testing.B are.
 package testbin
 
 import (
+	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"sync"
-	"testing"
 )
 
 // Tag is the build tag of otto's test knobs: what only a test or a
@@ -25,13 +34,18 @@ import (
 // per-frame sweep (make bench sets it).
 const Tag = "ottotest"
 
+// TB is the part of testing.TB the build helpers use.
+type TB interface {
+	Helper()
+	Fatalf(format string, args ...any)
+}
+
 // binary is one build of otto, made on first use.
 type binary struct {
 	tags string // -tags of the build; "" for none
 	once sync.Once
 	path string
 	err  error
-	out  []byte
 }
 
 var (
@@ -40,11 +54,11 @@ var (
 )
 
 // Otto returns the path of a freshly built otto binary. The first call
-// builds it (from the module root, with the race detector off and the
-// flags of "make build", as users get it); later calls reuse it. The
-// binary lives in a temporary directory that is left for the OS to clean,
-// since it outlives any one test.
-func Otto(tb testing.TB) string {
+// builds it (with the race detector off and the flags of "make build", as
+// users get it); later calls reuse it. The binary lives in a temporary
+// directory that is left for the OS to clean, since it outlives any one
+// test.
+func Otto(tb TB) string {
 	tb.Helper()
 	return release.get(tb)
 }
@@ -52,12 +66,12 @@ func Otto(tb testing.TB) string {
 // OttoTest is Otto built with -tags ottotest (see Tag): the release
 // binary plus the test knobs. Use it only for the process whose knob a
 // test sets.
-func OttoTest(tb testing.TB) string {
+func OttoTest(tb TB) string {
 	tb.Helper()
 	return withTags.get(tb)
 }
 
-func (b *binary) get(tb testing.TB) string {
+func (b *binary) get(tb TB) string {
 	tb.Helper()
 	b.once.Do(func() {
 		dir, err := os.MkdirTemp("", "otto-testbin-")
@@ -66,22 +80,42 @@ func (b *binary) get(tb testing.TB) string {
 			return
 		}
 		b.path = filepath.Join(dir, "otto")
-		args := []string{"build", "-trimpath", "-ldflags=-s -w"}
-		if b.tags != "" {
-			args = append(args, "-tags", b.tags)
-		}
-		cmd := exec.Command("go", append(args, "-o", b.path, ".")...)
-		cmd.Dir = moduleRoot()
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		b.out, b.err = cmd.CombinedOutput()
+		b.err = Build(context.Background(), b.path, b.tags)
 	})
 	if b.err != nil {
-		tb.Fatalf("building otto (tags %q): %v\n%s", b.tags, b.err, b.out)
+		tb.Fatalf("%v", b.err)
 	}
 	return b.path
 }
 
+// Build builds otto into the file out as a release is built (CGO_ENABLED=0,
+// -trimpath, stripped), with the build tags tags ("" for none). It runs
+// "go build" in this module's root when that is on disk (a test), or else
+// in the current directory, which must be inside the module (go run
+// ./cmd/otto-bench).
+func Build(ctx context.Context, out, tags string) error {
+	args := []string{"build", "-trimpath", "-ldflags=-s -w"}
+	if tags != "" {
+		args = append(args, "-tags", tags)
+	}
+	cmd := exec.CommandContext(ctx, "go", append(args, "-o", out, "github.com/otto-automation/otto")...)
+	if root := moduleRoot(); root != "" {
+		cmd.Dir = root
+	}
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("building otto (tags %q): %w\n%s", tags, err, b)
+	}
+	return nil
+}
+
+// moduleRoot returns the module's root directory as this file was compiled
+// in it, or "" if it is not there (a -trimpath build elsewhere).
 func moduleRoot() string {
 	_, file, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(file), "..", "..")
+	root := filepath.Join(filepath.Dir(file), "..", "..")
+	if _, err := os.Stat(filepath.Join(root, "go.mod")); err != nil {
+		return ""
+	}
+	return root
 }

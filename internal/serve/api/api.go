@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/otto-automation/otto/internal/apitype"
 	"github.com/otto-automation/otto/internal/serve/auth"
 	"github.com/otto-automation/otto/internal/serve/domain"
 	"github.com/otto-automation/otto/internal/serve/fleet"
@@ -132,14 +133,23 @@ func (c *call) who() string    { return c.p.User.Username }
 func (c *call) admin() bool    { return c.p.User.Role == domain.RoleAdmin }
 func (c *call) remote() string { return c.r.RemoteAddr }
 
-// id reads the numeric path parameter name.
-func (c *call) id(name string) (int64, error) {
+// id reads the path parameter name: an ID, opaque to the API. The route's
+// pattern guarantees a non-empty segment; an unknown ID is the domain's
+// 404.
+func (c *call) id(name string) (string, error) {
 	v := c.r.PathValue(name)
-	n, err := strconv.ParseInt(v, 10, 64)
-	if err != nil || n <= 0 {
-		return 0, &PublicError{Status: http.StatusNotFound, Msg: fmt.Sprintf("%q is not an ID (a positive number)", v)}
+	if v == "" {
+		return "", notFound("the path has no ID after %s", c.r.URL.Path)
 	}
-	return n, nil
+	return v, nil
+}
+
+// sameID refuses a body whose ID names another record than the path's.
+func sameID(body apitype.ID, path string) error {
+	if body != "" && string(body) != path {
+		return badRequest("ID %q in the body does not match ID %q in the path", body, path)
+	}
+	return nil
 }
 
 // wrap applies to a route what every route gets: recovery, body limit,
@@ -185,7 +195,7 @@ func (s *Server) wrap(rt route) http.Handler {
 		if data == nil {
 			data = json.RawMessage("null") // a success always has "data"
 		}
-		writeJSON(sw, status, envelope{Code: status, Error: &apiError{}, Data: data})
+		writeJSON(sw, status, apitype.Envelope[any]{Code: status, Data: data})
 	})
 }
 
@@ -284,20 +294,7 @@ func (w *statusWriter) Flush() {
 	}
 }
 
-// envelope is every JSON answer: {"code", "error", "data"}. On success
-// error is {}; on failure data is left out.
-type envelope struct {
-	Code  int       `json:"code"`
-	Error *apiError `json:"error"`
-	Data  any       `json:"data,omitempty"`
-}
-
-type apiError struct {
-	Code    int    `json:"code,omitempty"`
-	Message string `json:"message,omitempty"`
-}
-
-func writeJSON(w http.ResponseWriter, status int, v envelope) {
+func writeJSON(w http.ResponseWriter, status int, v apitype.Envelope[any]) {
 	b, err := json.Marshal(v)
 	if err != nil {
 		status = http.StatusInternalServerError
@@ -308,74 +305,6 @@ func writeJSON(w http.ResponseWriter, status int, v envelope) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	_, _ = w.Write(append(b, '\n'))
-}
-
-// PublicError is an error whose message the caller sees, with the HTTP
-// status to answer. Errors of other types become 500 "internal error" and
-// a log line.
-type PublicError struct {
-	Status int
-	Msg    string
-	Err    error
-}
-
-func (e *PublicError) Error() string { return e.Msg }
-func (e *PublicError) Unwrap() error { return e.Err }
-
-func badRequest(format string, args ...any) error {
-	return &PublicError{Status: http.StatusBadRequest, Msg: fmt.Sprintf(format, args...)}
-}
-
-// public maps err to the status and message the caller may see; ok is
-// false for internal errors.
-func public(err error) (status int, msg string, ok bool) {
-	var pe *PublicError
-	var ae *auth.Error
-	var de *domain.Error
-	var mbe *http.MaxBytesError
-	switch {
-	case errors.As(err, &pe):
-		return pe.Status, pe.Msg, true
-	case errors.As(err, &ae):
-		return ae.Status, ae.Msg, true
-	case errors.As(err, &de):
-		switch de.Kind {
-		case domain.KindInvalid:
-			return http.StatusBadRequest, de.Msg, true
-		case domain.KindNotFound:
-			return http.StatusNotFound, de.Msg, true
-		case domain.KindConflict:
-			return http.StatusConflict, de.Msg, true
-		case domain.KindForbidden:
-			return http.StatusForbidden, de.Msg, true
-		}
-	case errors.As(err, &mbe):
-		return http.StatusRequestEntityTooLarge, fmt.Sprintf("request body is larger than the limit of %s", size(mbe.Limit)), true
-	}
-	return http.StatusInternalServerError, "internal error", false
-}
-
-func size(n int64) string {
-	if n >= 1<<20 {
-		return fmt.Sprintf("%d MiB", n>>20)
-	}
-	return fmt.Sprintf("%d bytes", n)
-}
-
-func (s *Server) writeError(c *call, err error) {
-	status, msg, ok := public(err)
-	if !ok {
-		if errors.Is(err, context.Canceled) && c.r.Context().Err() != nil {
-			s.log.Debug("request canceled by the client", "method", c.r.Method, "path", c.r.URL.Path)
-		} else {
-			s.log.Error("request failed", "method", c.r.Method, "path", c.r.URL.Path, "user", c.who(), "err", err)
-		}
-	}
-	var ae *auth.Error
-	if errors.As(err, &ae) && ae.RetryAfter > 0 {
-		c.w.Header().Set("Retry-After", strconv.Itoa(int((ae.RetryAfter+time.Second-1)/time.Second)))
-	}
-	writeJSON(c.w, status, envelope{Code: status, Error: &apiError{Code: status, Message: msg}})
 }
 
 // decode reads the JSON body into v, refusing unknown fields and trailing
@@ -418,6 +347,8 @@ func jsonError(err error) error {
 
 func jsonKind(t string) string {
 	switch {
+	case t == "apitype.ID":
+		return "an ID (a string or a whole number)"
 	case strings.HasPrefix(t, "int"), strings.HasPrefix(t, "uint"):
 		return "a whole number (" + t + ")"
 	case t == "string":
@@ -430,14 +361,6 @@ func jsonKind(t string) string {
 		return "object"
 	}
 	return t
-}
-
-// list makes a nil list an empty one, so JSON shows [] rather than null.
-func list[T any](l []T) []T {
-	if l == nil {
-		return []T{}
-	}
-	return l
 }
 
 // limitBodyTime gives the body of r a read deadline (see JSONBodyTime). It

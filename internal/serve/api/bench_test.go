@@ -16,7 +16,7 @@ import (
 func seed10k(tb testing.TB, st domain.Store) {
 	tb.Helper()
 	ctx := context.Background()
-	var groups []int64
+	var groups []string
 	err := st.Update(ctx, func(tx domain.Tx) error {
 		for i := len(groups); len(groups) < 100; i++ {
 			g := domain.Group{Name: fmt.Sprintf("group-%03d", i)}
@@ -40,7 +40,7 @@ func seed10k(tb testing.TB, st domain.Store) {
 		err := st.Update(ctx, func(tx domain.Tx) error {
 			for i := batch * 1000; i < (batch+1)*1000; i++ {
 				h := domain.Host{Name: fmt.Sprintf("host-%05d.example.com", i), Address: fmt.Sprintf("127.%d.%d.%d", i>>16, i>>8&255, i&255),
-					Port: 12444, PSK: fmt.Sprintf("psk-%040d", i), GroupIDs: []int64{groups[i%100]}, Enabled: true, Created: now, LastPSKRotate: now,
+					Port: 12444, PSK: fmt.Sprintf("psk-%040d", i), GroupIDs: []string{groups[i%100]}, Enabled: true, Created: now, LastPSKRotate: now,
 					Environment: domain.Environment{{Key: "ROLE", Value: "web"}, {Key: "TOKEN", Value: "secret", Secret: true}}}
 				if err := tx.PutHost(&h); err != nil {
 					return err

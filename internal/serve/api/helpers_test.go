@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/otto-automation/otto/internal/apitype"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -206,23 +207,23 @@ func short(body any) string {
 }
 
 // mkHost creates a host as admin and returns it.
-func (e *env) mkHost(name, addr string, groups ...int64) domain.Host {
+func (e *env) mkHost(name, addr string, groups ...apitype.ID) apitype.Host {
 	e.t.Helper()
-	var h domain.Host
+	var h apitype.Host
 	e.must(e.admin, "PUT", "/api/hosts/host", map[string]any{"Name": name, "Address": addr, "PSK": "psk-" + name, "GroupIDs": groups}, &h)
 	return h
 }
 
-func (e *env) mkGroup(name string) domain.Group {
+func (e *env) mkGroup(name string) apitype.Group {
 	e.t.Helper()
-	var g domain.Group
+	var g apitype.Group
 	e.must(e.admin, "PUT", "/api/groups/group", map[string]any{"Name": name}, &g)
 	return g
 }
 
-func (e *env) mkScript(name string) domain.Script {
+func (e *env) mkScript(name string) apitype.Script {
 	e.t.Helper()
-	var s domain.Script
+	var s apitype.Script
 	e.must(e.admin, "PUT", "/api/scripts/script", map[string]any{"Name": name, "Executable": "/bin/sh", "Script": "echo " + name}, &s)
 	return s
 }
@@ -254,5 +255,3 @@ func (e *env) hasEvent(typ string, want map[string]string) bool {
 	}
 	return false
 }
-
-func itoa(n int64) string { return fmt.Sprint(n) }

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"github.com/otto-automation/otto/internal/apitype"
 	"net/http"
 	"strings"
 	"testing"
@@ -12,7 +13,7 @@ func TestHostCreate(t *testing.T) {
 	e := newEnv(t)
 	g := e.mkGroup("web")
 	e.mkHost("taken", "127.0.0.1")
-	ok := map[string]any{"Name": "web1", "Address": "127.0.0.2", "PSK": "k", "GroupIDs": []int64{g.ID}}
+	ok := map[string]any{"Name": "web1", "Address": "127.0.0.2", "PSK": "k", "GroupIDs": []apitype.ID{g.ID}}
 	with := func(kv ...any) map[string]any {
 		m := map[string]any{}
 		for k, v := range ok {
@@ -58,9 +59,9 @@ func TestHostCreate(t *testing.T) {
 
 	// The 0.x field LastPSKRotate is accepted (and ignored); no GroupIDs
 	// means the default group; port 0 means 12444.
-	var h domain.Host
+	var h apitype.Host
 	e.must(e.oper, "PUT", "/api/hosts/host", with("LastPSKRotate", "2020-01-01T00:00:00Z", "GroupIDs", nil), &h)
-	if h.ID == 0 || h.Port != 12444 || len(h.GroupIDs) != 1 || h.GroupIDs[0] != 1 || !h.Enabled {
+	if h.ID == "" || h.Port != 12444 || len(h.GroupIDs) != 1 || h.GroupIDs[0] != "1" || !h.Enabled {
 		t.Errorf("created host = %+v, want an ID, port 12444, the default group 1, enabled", h)
 	}
 	if h.PSK != "" {
@@ -69,7 +70,7 @@ func TestHostCreate(t *testing.T) {
 	if !h.LastPSKRotate.After(h.Created.Add(-1)) {
 		t.Errorf("LastPSKRotate = %v, want the creation time, not the one sent", h.LastPSKRotate)
 	}
-	if !e.hasEvent(domain.EventHostAdded, map[string]string{"Name": "web1", "ID": itoa(h.ID)}) {
+	if !e.hasEvent(domain.EventHostAdded, map[string]string{"Name": "web1", "ID": string(h.ID)}) {
 		t.Errorf("no HostAdded event for web1: %+v", e.events(3))
 	}
 	ev := e.events(1)[0]
@@ -80,10 +81,10 @@ func TestHostCreate(t *testing.T) {
 
 func TestHostSecrets(t *testing.T) {
 	e := newEnv(t)
-	var h domain.Host
+	var h apitype.Host
 	e.must(e.admin, "PUT", "/api/hosts/host", map[string]any{"Name": "db", "Address": "db.example.com", "Port": 2000, "PSK": "the-psk",
 		"Environment": []map[string]any{{"Key": "TOKEN", "Value": "hush", "Secret": true}, {"Key": "PLAIN", "Value": "seen"}}}, &h)
-	path := "/api/hosts/host/" + itoa(h.ID)
+	path := "/api/hosts/host/" + string(h.ID)
 
 	for _, tt := range []struct {
 		who *caller
@@ -105,12 +106,12 @@ func TestHostSecrets(t *testing.T) {
 
 	// An edit that sends back what it read (empty PSK, empty secret)
 	// keeps both.
-	var got domain.Host
+	var got apitype.Host
 	e.must(e.oper, "GET", path, nil, &got)
 	got.Name = "db2"
-	got.Environment = append(got.Environment, domain.Variable{Key: "NEW", Value: "v", Secret: true})
+	got.Environment = append(got.Environment, apitype.Variable{Key: "NEW", Value: "v", Secret: true})
 	e.must(e.oper, "POST", path, got, nil)
-	stored, err := e.svc.Host(t.Context(), h.ID)
+	stored, err := e.svc.Host(t.Context(), string(h.ID))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +124,7 @@ func TestHostSecrets(t *testing.T) {
 	// A new PSK replaces it and asks for a rotation at the next contact.
 	got.PSK = "new-psk"
 	e.must(e.admin, "POST", path, got, nil)
-	stored, _ = e.svc.Host(t.Context(), h.ID)
+	stored, _ = e.svc.Host(t.Context(), string(h.ID))
 	if stored.PSK != "new-psk" || !stored.RotateOnContact {
 		t.Errorf("after PSK edit: PSK %q RotateOnContact %v, want new-psk true", stored.PSK, stored.RotateOnContact)
 	}
@@ -141,7 +142,7 @@ func TestHostEditDelete(t *testing.T) {
 	g := e.mkGroup("g2")
 	h := e.mkHost("a", "127.0.0.1")
 	e.mkHost("b", "127.0.0.2")
-	path := "/api/hosts/host/" + itoa(h.ID)
+	path := "/api/hosts/host/" + string(h.ID)
 	body := func(kv ...any) map[string]any {
 		m := map[string]any{"Name": "a", "Address": "127.0.0.1", "GroupIDs": []int64{1}}
 		for i := 0; i < len(kv); i += 2 {
@@ -155,40 +156,40 @@ func TestHostEditDelete(t *testing.T) {
 	e.fails(e.admin, "POST", path, body("ID", 5), 400, "does not match")
 	e.fails(e.admin, "POST", "/api/hosts/host/99", body(), 404, "no host with ID 99")
 
-	var got domain.Host
-	e.must(e.admin, "POST", path, body("Enabled", false, "GroupIDs", []int64{1, g.ID, g.ID}, "Port", 9999), &got)
+	var got apitype.Host
+	e.must(e.admin, "POST", path, body("Enabled", false, "GroupIDs", []any{1, g.ID, g.ID}, "Port", 9999), &got)
 	if got.Enabled || len(got.GroupIDs) != 2 || got.Port != 9999 {
-		t.Errorf("edited host = %+v, want disabled, groups [1 %d], port 9999", got, g.ID)
+		t.Errorf("edited host = %+v, want disabled, groups [1 %s], port 9999", got, g.ID)
 	}
 	// Enabled omitted keeps it.
-	e.must(e.admin, "POST", path, body("GroupIDs", []int64{1, g.ID}), &got)
+	e.must(e.admin, "POST", path, body("GroupIDs", []apitype.ID{"1", g.ID}), &got)
 	if got.Enabled {
 		t.Errorf("edit without Enabled re-enabled the host")
 	}
-	if !e.hasEvent(domain.EventHostModified, map[string]string{"ID": itoa(h.ID)}) {
+	if !e.hasEvent(domain.EventHostModified, map[string]string{"ID": string(h.ID)}) {
 		t.Errorf("no HostModified event")
 	}
 
 	// Related routes.
 	sc := e.mkScript("hello")
-	e.must(e.admin, "POST", "/api/groups/group/"+itoa(g.ID), map[string]any{"Name": "g2", "ScriptIDs": []int64{sc.ID}}, nil)
-	var hs []domain.HostScript
+	e.must(e.admin, "POST", "/api/groups/group/"+string(g.ID), map[string]any{"Name": "g2", "ScriptIDs": []apitype.ID{sc.ID}}, nil)
+	var hs []apitype.HostScript
 	e.must(e.view, "GET", path+"/scripts", nil, &hs)
 	if len(hs) != 1 || hs[0].ScriptID != sc.ID || hs[0].GroupName != "g2" {
 		t.Errorf("host scripts = %+v, want hello via g2", hs)
 	}
-	var gs []domain.Group
+	var gs []apitype.Group
 	e.must(e.view, "GET", path+"/groups", nil, &gs)
 	if len(gs) != 2 {
 		t.Errorf("host groups = %+v, want 2", gs)
 	}
-	var sched domain.Schedule
+	var sched apitype.Schedule
 	e.must(e.admin, "PUT", "/api/schedules/schedule", map[string]any{"Name": "s", "ScriptID": sc.ID, "Pattern": "@daily",
-		"Scope": map[string]any{"HostIDs": []int64{h.ID}}}, &sched)
-	var ss []domain.Schedule
+		"Scope": map[string]any{"HostIDs": []apitype.ID{h.ID}}}, &sched)
+	var ss []apitype.Schedule
 	e.must(e.view, "GET", path+"/schedules", nil, &ss)
 	if len(ss) != 1 || ss[0].ID != sched.ID {
-		t.Errorf("host schedules = %+v, want %d", ss, sched.ID)
+		t.Errorf("host schedules = %+v, want %s", ss, sched.ID)
 	}
 
 	e.must(e.oper, "DELETE", path, nil, nil)
@@ -198,7 +199,7 @@ func TestHostEditDelete(t *testing.T) {
 		t.Errorf("no HostDeleted event")
 	}
 	// The schedule no longer names the host.
-	e.must(e.view, "GET", "/api/schedules/schedule/"+itoa(sched.ID), nil, &sched)
+	e.must(e.view, "GET", "/api/schedules/schedule/"+string(sched.ID), nil, &sched)
 	if len(sched.Scope.HostIDs) != 0 {
 		t.Errorf("schedule scope after host delete = %v, want empty", sched.Scope.HostIDs)
 	}

@@ -3,6 +3,7 @@ package api
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/otto-automation/otto/internal/apitype"
 	"net/http"
 	"strings"
 	"testing"
@@ -46,14 +47,14 @@ func TestRegister(t *testing.T) {
 	debian := e.mkGroup("debian")
 	sc := e.mkScript("bootstrap")
 	att := e.upload(t, "PUT", "/api/attachments", map[string]string{"Path": "/etc/motd", "Mode": "0640"}, "motd", []byte("hello\n"))
-	sc.AttachmentIDs = []int64{att.ID}
-	sc.Environment = domain.Environment{{Key: "SCRIPT_VAR", Value: "s"}}
-	e.must(e.admin, "POST", "/api/scripts/script/"+itoa(sc.ID), sc, nil)
+	sc.AttachmentIDs = []apitype.ID{att.ID}
+	sc.Environment = []apitype.Variable{{Key: "SCRIPT_VAR", Value: "s"}}
+	e.must(e.admin, "POST", "/api/scripts/script/"+string(sc.ID), sc, nil)
 	off := e.mkScript("disabled one")
 	off.Enabled = false
-	e.must(e.admin, "POST", "/api/scripts/script/"+itoa(off.ID), off, nil)
+	e.must(e.admin, "POST", "/api/scripts/script/"+string(off.ID), off, nil)
 	e.must(e.admin, "PUT", "/api/groups/group", map[string]any{"Name": "other"}, nil)
-	e.must(e.admin, "POST", "/api/groups/group/"+itoa(debian.ID), map[string]any{"Name": "debian", "ScriptIDs": []int64{sc.ID, off.ID},
+	e.must(e.admin, "POST", "/api/groups/group/"+string(debian.ID), map[string]any{"Name": "debian", "ScriptIDs": []apitype.ID{sc.ID, off.ID},
 		"Environment": []map[string]any{{"Key": "GROUP_VAR", "Value": "g"}}}, nil)
 	e.must(e.admin, "PUT", "/api/register/rules/rule", map[string]any{"Name": "deb", "GroupID": debian.ID,
 		"Clauses": []map[string]any{{"Property": "distribution_name", "Pattern": "^debian$"}, {"Property": "kernel_name", "Pattern": "Linux"}}}, nil)
@@ -101,7 +102,7 @@ func TestRegister(t *testing.T) {
 	if len(ws.Files) != 1 || ws.Files[0].Path != "/etc/motd" || ws.Files[0].Mode != 640 || !bytes.Equal(ws.Files[0].Data, []byte("hello\n")) {
 		t.Errorf("script files = %+v, want /etc/motd mode 640 (wire form)", ws.Files)
 	}
-	var hosts []domain.Host
+	var hosts []apitype.Host
 	e.must(e.admin, "GET", "/api/hosts", nil, &hosts)
 	if len(hosts) != 1 || hosts[0].Name != "deb1" || hosts[0].Address != "127.0.0.1" || hosts[0].Port != 2222 ||
 		hosts[0].PSK != resp.PSK || hosts[0].GroupIDs[0] != debian.ID || !hosts[0].Enabled {
@@ -119,7 +120,7 @@ func TestRegister(t *testing.T) {
 	if a.Status != 200 || len(resp2.Scripts) != 0 {
 		t.Errorf("register alpine1 = %d %s", a.Status, a.Body)
 	}
-	hs, _ := e.svc.GroupHosts(t.Context(), 1)
+	hs, _ := e.svc.GroupHosts(t.Context(), "1")
 	if len(hs) != 1 || hs[0].Name != "alpine1" || hs[0].Port != 12444 {
 		t.Errorf("default group hosts = %+v, want alpine1 on 12444", hs)
 	}

@@ -1,14 +1,17 @@
 package api
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"mime"
+	"mime/multipart"
 	"net/http"
 	"path"
 	"strconv"
 	"strings"
 
+	"github.com/otto-automation/otto/internal/apitype"
 	"github.com/otto-automation/otto/internal/serve/auth"
 	"github.com/otto-automation/otto/internal/serve/domain"
 )
@@ -26,7 +29,7 @@ func (s *Server) attachmentRoutes() []route {
 
 func (s *Server) listAttachments(c *call) (any, error) {
 	l, err := s.svc.Attachments(c.ctx)
-	return list(l), err
+	return attachmentsOut(l), err
 }
 
 func (s *Server) getAttachment(c *call) (any, error) {
@@ -34,14 +37,16 @@ func (s *Server) getAttachment(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.svc.Attachment(c.ctx, id)
+	a, err := s.svc.Attachment(c.ctx, id)
+	return attachmentOut(a), err
 }
 
 // upload is a parsed multipart attachment form.
 type upload struct {
-	fields map[string]string
-	blob   *domain.Blob
-	file   string // the file part's file name
+	fields   map[string]string
+	blob     *domain.Blob
+	file     string // the file part's file name
+	mimeType string // the file's media type
 }
 
 // maxFormField bounds each non-file form field.
@@ -77,11 +82,15 @@ func (s *Server) readUpload(c *call) (u upload, err error) {
 			if u.blob != nil {
 				return u, badRequest("the form has more than one file part")
 			}
-			b, err := s.svc.PutAttachmentData(c.ctx, p)
+			data, mimeType, err := sniff(p)
 			if err != nil {
 				return u, formError(err)
 			}
-			u.blob, u.file = &b, p.FileName()
+			b, err := s.svc.PutAttachmentData(c.ctx, data)
+			if err != nil {
+				return u, formError(err)
+			}
+			u.blob, u.file, u.mimeType = &b, p.FileName(), mimeType
 		case contains(formFields, name):
 			v, err := io.ReadAll(io.LimitReader(p, maxFormField+1))
 			if err != nil {
@@ -95,6 +104,26 @@ func (s *Server) readUpload(c *call) (u upload, err error) {
 			return u, badRequest("unknown form field %q (known: file, %s)", name, strings.Join(formFields, ", "))
 		}
 	}
+}
+
+// sniff returns the media type of a file part: its Content-Type, unless
+// that is missing or the generic application/octet-stream (which Go's and
+// many clients' forms send for any file), else the type
+// http.DetectContentType finds in the first 512 bytes. The reader it
+// returns yields the whole data.
+func sniff(p *multipart.Part) (io.Reader, string, error) {
+	if ct := p.Header.Get("Content-Type"); ct != "" {
+		if mt, _, err := mime.ParseMediaType(ct); err == nil && mt != "application/octet-stream" {
+			return p, ct, nil
+		}
+	}
+	head := make([]byte, 512)
+	n, err := io.ReadFull(p, head)
+	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
+		return nil, "", err
+	}
+	head = head[:n]
+	return io.MultiReader(bytes.NewReader(head), p), http.DetectContentType(head), nil
 }
 
 func formError(err error) error {
@@ -150,6 +179,9 @@ func (u upload) edit() (domain.AttachmentEdit, error) {
 		e.Mode = &m
 	}
 	e.Data = u.blob
+	if u.blob != nil {
+		e.MimeType = &u.mimeType
+	}
 	return e, nil
 }
 
@@ -170,7 +202,7 @@ func (s *Server) uploadAttachment(c *call) (any, error) {
 		}
 		return nil, err
 	}
-	a := domain.Attachment{Mode: 0o644, Owner: domain.RunAs{Inherit: true}}
+	a := domain.Attachment{Mode: 0o644, Owner: domain.RunAs{Inherit: true}, MimeType: u.mimeType}
 	if e.Path != nil {
 		a.Path = *e.Path
 	}
@@ -188,26 +220,13 @@ func (s *Server) uploadAttachment(c *call) (any, error) {
 	if e.Mode != nil {
 		a.Mode = *e.Mode
 	}
-	return s.svc.CreateAttachment(c.ctx, c.who(), a, *u.blob)
-}
-
-// attachmentJSON is a metadata-only edit sent as JSON. Mode is the
-// permission bits as a number (420 is 0644), as answers show it.
-type attachmentJSON struct {
-	ID       int64
-	Name     *string
-	Path     *string
-	Owner    *domain.RunAs
-	Mode     *uint32
-	Size     ignored
-	Checksum ignored
-	Created  ignored
-	Modified ignored
+	a, err = s.svc.CreateAttachment(c.ctx, c.who(), a, *u.blob)
+	return attachmentOut(a), err
 }
 
 // editAttachment changes an attachment: a multipart form like the upload's
-// (every field optional; a file part replaces the data), or a JSON body
-// with metadata only.
+// (every field optional; a file part replaces the data and its media
+// type), or a JSON body with metadata only.
 func (s *Server) editAttachment(c *call) (any, error) {
 	id, err := c.id("id")
 	if err != nil {
@@ -215,11 +234,19 @@ func (s *Server) editAttachment(c *call) (any, error) {
 	}
 	ct, _, _ := mime.ParseMediaType(c.r.Header.Get("Content-Type"))
 	if ct == "application/json" {
-		var req attachmentJSON
+		var req apitype.AttachmentRequest
 		if err := c.decode(&req); err != nil {
 			return nil, err
 		}
-		return s.svc.UpdateAttachment(c.ctx, c.who(), id, domain.AttachmentEdit{Name: req.Name, Path: req.Path, Owner: req.Owner, Mode: req.Mode})
+		if err := sameID(req.ID, id); err != nil {
+			return nil, err
+		}
+		e, err := attachmentEditIn(req)
+		if err != nil {
+			return nil, err
+		}
+		a, err := s.svc.UpdateAttachment(c.ctx, c.who(), id, e)
+		return attachmentOut(a), err
 	}
 	if _, err := s.svc.Attachment(c.ctx, id); err != nil {
 		return nil, err // before reading a large body for nothing
@@ -235,7 +262,8 @@ func (s *Server) editAttachment(c *call) (any, error) {
 		}
 		return nil, err
 	}
-	return s.svc.UpdateAttachment(c.ctx, c.who(), id, e)
+	a, err := s.svc.UpdateAttachment(c.ctx, c.who(), id, e)
+	return attachmentOut(a), err
 }
 
 func (s *Server) deleteAttachment(c *call) (any, error) {

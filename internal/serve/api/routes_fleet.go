@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
-	"strings"
 
+	"github.com/otto-automation/otto/internal/apitype"
 	"github.com/otto-automation/otto/internal/serve/auth"
 	"github.com/otto-automation/otto/internal/serve/domain"
 	"github.com/otto-automation/otto/internal/serve/fleet"
@@ -32,37 +32,6 @@ func (s *Server) fleetRoutes() []route {
 	}
 }
 
-// fleetError turns the fleet's errors into what the caller may see.
-func fleetError(err error) error {
-	switch {
-	case err == nil:
-		return nil
-	case domain.KindOf(err) != 0:
-		return err
-	case errors.Is(err, domain.ErrNotFound):
-		return &PublicError{Status: http.StatusNotFound, Msg: trimPrefix(err), Err: err}
-	case errors.Is(err, fleet.ErrScriptDisabled), errors.Is(err, fleet.ErrNoTargets), errors.Is(err, fleet.ErrUnknownAction):
-		return &PublicError{Status: http.StatusBadRequest, Msg: trimPrefix(err), Err: err}
-	case errors.Is(err, fleet.ErrRunNotActive):
-		return &PublicError{Status: http.StatusConflict, Msg: trimPrefix(err), Err: err}
-	case errors.Is(err, fleet.ErrRotationUnconfirmed), errors.Is(err, fleet.ErrRotationRefused):
-		return &PublicError{Status: http.StatusBadGateway, Msg: trimPrefix(err), Err: err}
-	case errors.Is(err, fleet.ErrClosed):
-		return &PublicError{Status: http.StatusServiceUnavailable, Msg: "the server is shutting down", Err: err}
-	}
-	var ce *fleet.ConnError
-	if errors.As(err, &ce) {
-		return &PublicError{Status: http.StatusBadGateway, Msg: fleet.Reason(err), Err: err}
-	}
-	return err
-}
-
-// trimPrefix drops the "fleet: " prefixes of a fleet error (its own and
-// those of the errors it wraps) for the user.
-func trimPrefix(err error) string {
-	return strings.ReplaceAll(err.Error(), "fleet: ", "")
-}
-
 func (s *Server) heartbeats(c *call) (any, error) {
 	var sts []domain.HostStatus
 	err := s.svc.Store.View(c.ctx, func(tx domain.Tx) error {
@@ -70,16 +39,16 @@ func (s *Server) heartbeats(c *call) (any, error) {
 		sts, err = tx.HostStatuses()
 		return err
 	})
-	out := make(map[string]domain.HostStatus, len(sts))
+	out := make(map[string]apitype.Heartbeat, len(sts))
 	for _, st := range sts {
-		out[strconv.FormatInt(st.HostID, 10)] = st
+		out[st.HostID] = statusOut(st)
 	}
 	return out, err
 }
 
 func (s *Server) sweep(c *call) (any, error) {
 	res, err := s.fleet.Sweep(c.ctx)
-	return res, fleetError(err)
+	return sweepOut(res), err
 }
 
 func (s *Server) heartbeat(c *call) (any, error) {
@@ -88,7 +57,10 @@ func (s *Server) heartbeat(c *call) (any, error) {
 		return nil, err
 	}
 	st, err := s.fleet.Heartbeat(c.ctx, id)
-	return st, fleetError(err)
+	if err != nil {
+		return nil, hostNotFound(err, id)
+	}
+	return statusOut(st), nil
 }
 
 func (s *Server) rotatePSK(c *call) (any, error) {
@@ -98,102 +70,92 @@ func (s *Server) rotatePSK(c *call) (any, error) {
 	}
 	psk, err := s.fleet.RotatePSK(c.ctx, id)
 	if err != nil {
-		return nil, fleetError(err)
+		return nil, hostNotFound(err, id)
 	}
 	s.log.Info("psk rotated on demand", "host.id", id, "user", c.who())
 	return psk, nil
 }
 
-// actionRequest is the body of PUT /api/action/sync and /async.
-type actionRequest struct {
-	HostID   int64
-	Action   string
-	ScriptID int64
+// hostNotFound names the host of a fleet error that says it is missing.
+func hostNotFound(err error, id string) error {
+	if errors.Is(err, domain.ErrNotFound) && domain.KindOf(err) == 0 {
+		return &PublicError{Status: http.StatusNotFound, Msg: fmt.Sprintf("no host with ID %s", id), Err: err}
+	}
+	return err
 }
 
 func (s *Server) actionSync(c *call) (any, error) {
-	var req actionRequest
+	var req apitype.ActionRequest
 	if err := c.decode(&req); err != nil {
 		return nil, err
 	}
-	data, err := s.fleet.Action(c.ctx, fleet.ActionRequest{HostID: req.HostID, Action: req.Action,
-		ScriptID: req.ScriptID, StartedBy: c.who()})
-	var ce *fleet.ConnError
-	if errors.As(err, &ce) || errors.Is(err, fleet.ErrRotationUnconfirmed) || errors.Is(err, fleet.ErrRotationRefused) {
+	if req.HostID == "" {
+		return nil, badRequest("HostID is required")
+	}
+	data, err := s.fleet.Action(c.ctx, fleet.ActionRequest{HostID: string(req.HostID), Action: req.Action,
+		ScriptID: string(req.ScriptID), StartedBy: c.who()})
+	switch {
+	case unreachable(err):
 		// An unreachable host is an answer, not an API error (0.x).
 		return false, nil
+	case err != nil && req.Action != apitype.ActionRunScript:
+		return nil, hostNotFound(err, string(req.HostID))
+	case err != nil:
+		return nil, err
 	}
-	return data, fleetError(err)
+	switch d := data.(type) {
+	case bool:
+		return d, nil
+	case fleet.RunScriptResult:
+		return runScriptResultOut(d), nil
+	}
+	return nil, fmt.Errorf("action %s: unexpected answer %T", req.Action, data)
 }
 
 // actionAsync is the replacement of 0.x's websocket: a run_script whose
 // answer is the live stream of the run (see streamRun).
 func (s *Server) actionAsync(c *call) (any, error) {
-	var req actionRequest
+	var req apitype.ActionRequest
 	if err := c.decode(&req); err != nil {
 		return nil, err
 	}
-	if req.Action != fleet.ActionRunScript {
+	if req.Action != apitype.ActionRunScript {
 		return nil, badRequest("action %q has no live output; use PUT /api/action/sync", req.Action)
 	}
-	if req.HostID == 0 {
+	if req.HostID == "" {
 		return nil, badRequest("HostID is required")
 	}
-	runs, err := s.fleet.StartRuns(c.ctx, fleet.RunRequest{ScriptID: req.ScriptID, HostIDs: []int64{req.HostID}, StartedBy: c.who()})
+	runs, err := s.fleet.StartRuns(c.ctx, fleet.RunRequest{ScriptID: string(req.ScriptID), HostIDs: []string{string(req.HostID)}, StartedBy: c.who()})
 	if err != nil {
-		return nil, fleetError(err)
+		return nil, err
 	}
 	return s.streamRunID(c, runs[0].ID)
 }
 
-// runsRequest is the body of POST /api/runs.
-type runsRequest struct {
-	ScriptID int64
-	HostIDs  []int64
-	GroupIDs []int64
-}
-
-// runsStarted is the answer of POST /api/runs.
-type runsStarted struct {
-	BatchID string
-	Runs    []domain.Run
-}
-
 func (s *Server) startRuns(c *call) (any, error) {
-	var req runsRequest
+	var req apitype.RunsRequest
 	if err := c.decode(&req); err != nil {
 		return nil, err
 	}
-	if req.ScriptID == 0 {
+	if req.ScriptID == "" {
 		return nil, badRequest("ScriptID is required")
 	}
 	if len(req.HostIDs)+len(req.GroupIDs) == 0 {
 		return nil, badRequest("name at least one host in HostIDs or group in GroupIDs")
 	}
-	runs, err := s.fleet.StartRuns(c.ctx, fleet.RunRequest{ScriptID: req.ScriptID, HostIDs: req.HostIDs,
-		GroupIDs: req.GroupIDs, StartedBy: c.who()})
+	runs, err := s.fleet.StartRuns(c.ctx, fleet.RunRequest{ScriptID: string(req.ScriptID), HostIDs: idsIn(req.HostIDs),
+		GroupIDs: idsIn(req.GroupIDs), StartedBy: c.who()})
 	if err != nil {
-		return nil, fleetError(err)
+		return nil, err
 	}
 	s.log.Info("runs started", "script.id", req.ScriptID, "runs", len(runs), "batch", runs[0].BatchID, "user", c.who())
-	return runsStarted{BatchID: runs[0].BatchID, Runs: runs}, nil
+	return apitype.Batch{BatchID: runs[0].BatchID, Runs: runsOut(runs)}, nil
 }
 
 func (s *Server) listRuns(c *call) (any, error) {
 	q := c.r.URL.Query()
 	var f domain.RunFilter
-	for _, p := range []struct {
-		name string
-		dst  *int64
-	}{{"host", &f.HostID}, {"script", &f.ScriptID}, {"schedule", &f.ScheduleID}, {"before", &f.Before}} {
-		if v := q.Get(p.name); v != "" {
-			n, err := strconv.ParseInt(v, 10, 64)
-			if err != nil || n < 0 {
-				return nil, badRequest("query parameter %s=%q is not an ID", p.name, v)
-			}
-			*p.dst = n
-		}
-	}
+	f.HostID, f.ScriptID, f.ScheduleID, f.Before = q.Get("host"), q.Get("script"), q.Get("schedule"), q.Get("before")
 	f.BatchID = q.Get("batch")
 	f.Limit = 100
 	if v := q.Get("limit"); v != "" {
@@ -209,10 +171,7 @@ func (s *Server) listRuns(c *call) (any, error) {
 		runs, err = tx.Runs(f)
 		return err
 	})
-	if runs == nil {
-		runs = []domain.Run{}
-	}
-	return runs, err
+	return listOut(runs, bareRunOut), err
 }
 
 func (s *Server) getRun(c *call) (any, error) {
@@ -220,18 +179,31 @@ func (s *Server) getRun(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	r, err := s.run(c, id)
+	return runOut(r), err
+}
+
+// run is a run with its output: for a run in progress, the output so far,
+// which is stored only at its end.
+func (s *Server) run(c *call, id string) (domain.Run, error) {
 	if r, ok := s.fleet.Live(id); ok {
-		return r, nil // with the output so far, which is stored at the end
+		return r, nil
 	}
 	var r domain.Run
-	err = s.svc.Store.View(c.ctx, func(tx domain.Tx) error {
+	err := s.svc.Store.View(c.ctx, func(tx domain.Tx) error {
+		var err error
 		r, err = tx.Run(id)
 		return err
 	})
-	if errors.Is(err, domain.ErrNotFound) {
-		return nil, &PublicError{Status: http.StatusNotFound, Msg: fmt.Sprintf("no run with ID %d", id)}
+	return r, runNotFound(err, id)
+}
+
+// runNotFound names the run of an error that says it is missing.
+func runNotFound(err error, id string) error {
+	if errors.Is(err, domain.ErrNotFound) && domain.KindOf(err) == 0 {
+		return &PublicError{Status: http.StatusNotFound, Msg: fmt.Sprintf("no run with ID %s", id), Err: err}
 	}
-	return r, err
+	return err
 }
 
 func (s *Server) cancelRun(c *call) (any, error) {
@@ -241,14 +213,14 @@ func (s *Server) cancelRun(c *call) (any, error) {
 	}
 	if err := s.fleet.Cancel(id); err != nil {
 		if errors.Is(err, fleet.ErrRunNotActive) {
-			r, gerr := s.getRun(c)
+			r, gerr := s.run(c, id)
 			if gerr != nil {
 				return nil, gerr // unknown run: 404
 			}
 			return nil, &PublicError{Status: http.StatusConflict, Err: err,
-				Msg: fmt.Sprintf("run %d is not running (it is %s)", id, r.(domain.Run).State)}
+				Msg: fmt.Sprintf("run %s is not running (it is %s)", id, r.State)}
 		}
-		return nil, fleetError(err)
+		return nil, err
 	}
 	s.log.Info("run canceled", "run.id", id, "user", c.who())
 	return true, nil
@@ -263,9 +235,9 @@ func (s *Server) batchRuns(c *call) (any, error) {
 		return err
 	})
 	if err == nil && len(runs) == 0 {
-		return nil, &PublicError{Status: http.StatusNotFound, Msg: fmt.Sprintf("no batch %q", batch)}
+		return nil, notFound("no batch %q", batch)
 	}
-	return runs, err
+	return listOut(runs, bareRunOut), err
 }
 
 func (s *Server) streamRun(c *call) (any, error) {
@@ -276,19 +248,23 @@ func (s *Server) streamRun(c *call) (any, error) {
 	return s.streamRunID(c, id)
 }
 
-func (s *Server) streamRunID(c *call, id int64) (any, error) {
+func (s *Server) streamRunID(c *call, id string) (any, error) {
 	run, sub, err := s.fleet.Subscribe(c.ctx, id)
 	if err != nil {
-		return nil, fleetError(err)
+		return nil, runNotFound(err, id)
 	}
 	defer sub.Close()
 	return written{}, s.stream(c, []domain.Run{run}, sub)
 }
 
 func (s *Server) streamBatch(c *call) (any, error) {
-	runs, sub, err := s.fleet.SubscribeBatch(c.ctx, c.r.PathValue("batch"))
+	batch := c.r.PathValue("batch")
+	runs, sub, err := s.fleet.SubscribeBatch(c.ctx, batch)
+	if errors.Is(err, domain.ErrNotFound) && domain.KindOf(err) == 0 {
+		return nil, notFound("no batch %q", batch)
+	}
 	if err != nil {
-		return nil, fleetError(err)
+		return nil, err
 	}
 	defer sub.Close()
 	return written{}, s.stream(c, runs, sub)

@@ -1,10 +1,8 @@
 package api
 
 import (
-	"strconv"
-
+	"github.com/otto-automation/otto/internal/apitype"
 	"github.com/otto-automation/otto/internal/serve/auth"
-	"github.com/otto-automation/otto/internal/serve/domain"
 )
 
 func (s *Server) groupRoutes() []route {
@@ -22,13 +20,6 @@ func (s *Server) groupRoutes() []route {
 	}
 }
 
-type groupRequest struct {
-	ID          int64
-	Name        string
-	ScriptIDs   []int64
-	Environment domain.Environment
-}
-
 func (s *Server) listGroups(c *call) (any, error) {
 	gs, err := s.svc.Groups(c.ctx)
 	return groupsOut(gs), err
@@ -37,19 +28,19 @@ func (s *Server) listGroups(c *call) (any, error) {
 // membership maps group IDs (as JSON object keys) to their host IDs.
 func (s *Server) membership(c *call) (any, error) {
 	m, err := s.svc.Membership(c.ctx)
-	out := make(map[string][]int64, len(m))
+	out := make(map[string][]apitype.ID, len(m))
 	for k, v := range m {
-		out[strconv.FormatInt(k, 10)] = v
+		out[k] = idsOut(v)
 	}
 	return out, err
 }
 
 func (s *Server) createGroup(c *call) (any, error) {
-	var req groupRequest
+	var req apitype.GroupRequest
 	if err := c.decode(&req); err != nil {
 		return nil, err
 	}
-	g, err := s.svc.CreateGroup(c.ctx, c.who(), domain.Group{Name: req.Name, ScriptIDs: req.ScriptIDs, Environment: req.Environment})
+	g, err := s.svc.CreateGroup(c.ctx, c.who(), groupIn(req))
 	return groupOut(g), err
 }
 
@@ -67,14 +58,14 @@ func (s *Server) editGroup(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	var req groupRequest
+	var req apitype.GroupRequest
 	if err := c.decode(&req); err != nil {
 		return nil, err
 	}
-	if req.ID != 0 && req.ID != id {
-		return nil, badRequest("ID %d in the body does not match ID %d in the path", req.ID, id)
+	if err := sameID(req.ID, id); err != nil {
+		return nil, err
 	}
-	g, err := s.svc.UpdateGroup(c.ctx, c.who(), id, domain.Group{Name: req.Name, ScriptIDs: req.ScriptIDs, Environment: req.Environment})
+	g, err := s.svc.UpdateGroup(c.ctx, c.who(), id, groupIn(req))
 	return groupOut(g), err
 }
 
@@ -104,21 +95,16 @@ func (s *Server) groupHosts(c *call) (any, error) {
 	return hostsOut(l, c.admin()), err
 }
 
-// setGroupHostsRequest keeps the 0.x field name.
-type setGroupHostsRequest struct {
-	Hosts []int64
-}
-
 func (s *Server) setGroupHosts(c *call) (any, error) {
 	id, err := c.id("id")
 	if err != nil {
 		return nil, err
 	}
-	var req setGroupHostsRequest
+	var req apitype.GroupHostsRequest
 	if err := c.decode(&req); err != nil {
 		return nil, err
 	}
-	if err := s.svc.SetGroupHosts(c.ctx, c.who(), id, req.Hosts); err != nil {
+	if err := s.svc.SetGroupHosts(c.ctx, c.who(), id, idsIn(req.Hosts)); err != nil {
 		return nil, err
 	}
 	l, err := s.svc.GroupHosts(c.ctx, id)

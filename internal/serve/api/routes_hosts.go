@@ -1,8 +1,8 @@
 package api
 
 import (
+	"github.com/otto-automation/otto/internal/apitype"
 	"github.com/otto-automation/otto/internal/serve/auth"
-	"github.com/otto-automation/otto/internal/serve/domain"
 )
 
 func (s *Server) hostRoutes() []route {
@@ -18,36 +18,17 @@ func (s *Server) hostRoutes() []route {
 	}
 }
 
-// hostRequest is the body of a host create or edit. ID, LastPSKRotate,
-// Created and RotateOnContact are accepted and ignored, so a client may
-// send back a host it read (0.x clients send LastPSKRotate).
-type hostRequest struct {
-	ID              int64
-	Name            string
-	Address         string
-	Port            uint32
-	PSK             string
-	GroupIDs        []int64
-	Environment     domain.Environment
-	Enabled         *bool
-	LastPSKRotate   ignored
-	Created         ignored
-	RotateOnContact ignored
-}
-
 func (s *Server) listHosts(c *call) (any, error) {
 	hs, err := s.svc.Hosts(c.ctx)
 	return hostsOut(hs, c.admin()), err
 }
 
 func (s *Server) createHost(c *call) (any, error) {
-	var req hostRequest
+	var req apitype.HostRequest
 	if err := c.decode(&req); err != nil {
 		return nil, err
 	}
-	h := domain.Host{Name: req.Name, Address: req.Address, Port: req.Port, PSK: req.PSK,
-		GroupIDs: req.GroupIDs, Environment: req.Environment, Enabled: req.Enabled == nil || *req.Enabled}
-	h, err := s.svc.CreateHost(c.ctx, c.who(), h)
+	h, err := s.svc.CreateHost(c.ctx, c.who(), hostIn(req))
 	if err != nil {
 		return nil, err
 	}
@@ -69,15 +50,14 @@ func (s *Server) editHost(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	var req hostRequest
+	var req apitype.HostRequest
 	if err := c.decode(&req); err != nil {
 		return nil, err
 	}
-	if req.ID != 0 && req.ID != id {
-		return nil, badRequest("ID %d in the body does not match ID %d in the path", req.ID, id)
+	if err := sameID(req.ID, id); err != nil {
+		return nil, err
 	}
-	h, err := s.svc.UpdateHost(c.ctx, c.who(), id, domain.HostEdit{Name: req.Name, Address: req.Address, Port: req.Port,
-		PSK: req.PSK, GroupIDs: req.GroupIDs, Environment: req.Environment, Enabled: req.Enabled})
+	h, err := s.svc.UpdateHost(c.ctx, c.who(), id, hostEditIn(req))
 	return hostOut(h, c.admin()), err
 }
 
@@ -94,7 +74,8 @@ func (s *Server) hostScripts(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.svc.HostScripts(c.ctx, id)
+	l, err := s.svc.HostScripts(c.ctx, id)
+	return listOut(l, hostScriptOut), err
 }
 
 func (s *Server) hostGroups(c *call) (any, error) {

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/otto-automation/otto/internal/apitype"
 	"github.com/otto-automation/otto/internal/serve/auth"
 	"github.com/otto-automation/otto/internal/serve/domain"
 	"github.com/otto-automation/otto/internal/wire"
@@ -23,29 +24,18 @@ func (s *Server) registerRoutes() []route {
 	}
 }
 
-type ruleRequest struct {
-	ID      int64
-	Name    string
-	Clauses []domain.RegisterClause
-	GroupID int64
-	Order   int
-}
-
-func (r ruleRequest) rule() domain.RegisterRule {
-	return domain.RegisterRule{Name: r.Name, Clauses: r.Clauses, GroupID: r.GroupID, Order: r.Order}
-}
-
 func (s *Server) listRules(c *call) (any, error) {
 	l, err := s.svc.RegisterRules(c.ctx)
-	return list(l), err
+	return rulesOut(l), err
 }
 
 func (s *Server) createRule(c *call) (any, error) {
-	var req ruleRequest
+	var req apitype.RegisterRule
 	if err := c.decode(&req); err != nil {
 		return nil, err
 	}
-	return s.svc.CreateRegisterRule(c.ctx, c.who(), req.rule())
+	r, err := s.svc.CreateRegisterRule(c.ctx, c.who(), ruleIn(req))
+	return ruleOut(r), err
 }
 
 func (s *Server) getRule(c *call) (any, error) {
@@ -53,7 +43,8 @@ func (s *Server) getRule(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.svc.RegisterRule(c.ctx, id)
+	r, err := s.svc.RegisterRule(c.ctx, id)
+	return ruleOut(r), err
 }
 
 func (s *Server) editRule(c *call) (any, error) {
@@ -61,14 +52,15 @@ func (s *Server) editRule(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	var req ruleRequest
+	var req apitype.RegisterRule
 	if err := c.decode(&req); err != nil {
 		return nil, err
 	}
-	if req.ID != 0 && req.ID != id {
-		return nil, badRequest("ID %d in the body does not match ID %d in the path", req.ID, id)
+	if err := sameID(req.ID, id); err != nil {
+		return nil, err
 	}
-	return s.svc.UpdateRegisterRule(c.ctx, c.who(), id, req.rule())
+	r, err := s.svc.UpdateRegisterRule(c.ctx, c.who(), id, ruleIn(req))
+	return ruleOut(r), err
 }
 
 func (s *Server) deleteRule(c *call) (any, error) {

@@ -3,8 +3,8 @@ package api
 import (
 	"strconv"
 
+	"github.com/otto-automation/otto/internal/apitype"
 	"github.com/otto-automation/otto/internal/serve/auth"
-	"github.com/otto-automation/otto/internal/serve/domain"
 )
 
 func (s *Server) scheduleRoutes() []route {
@@ -21,31 +21,18 @@ func (s *Server) scheduleRoutes() []route {
 	}
 }
 
-// scheduleRequest is a schedule create or edit; LastRun is accepted and
-// ignored. On an edit, ScriptID 0 keeps the script.
-type scheduleRequest struct {
-	ID       int64
-	Name     string
-	ScriptID int64
-	Scope    domain.Scope
-	Pattern  string
-	Enabled  *bool
-	LastRun  ignored
-}
-
 func (s *Server) listSchedules(c *call) (any, error) {
 	l, err := s.svc.Schedules(c.ctx)
 	return schedulesOut(l), err
 }
 
 func (s *Server) createSchedule(c *call) (any, error) {
-	var req scheduleRequest
+	var req apitype.ScheduleRequest
 	if err := c.decode(&req); err != nil {
 		return nil, err
 	}
-	sc, err := s.svc.CreateSchedule(c.ctx, c.who(), domain.Schedule{Name: req.Name, ScriptID: req.ScriptID,
-		Scope: req.Scope, Pattern: req.Pattern, Enabled: req.Enabled == nil || *req.Enabled})
-	return out(sc, err, scheduleOut)
+	sc, err := s.svc.CreateSchedule(c.ctx, c.who(), scheduleIn(req))
+	return scheduleOut(sc), err
 }
 
 func (s *Server) getSchedule(c *call) (any, error) {
@@ -54,7 +41,7 @@ func (s *Server) getSchedule(c *call) (any, error) {
 		return nil, err
 	}
 	sc, err := s.svc.Schedule(c.ctx, id)
-	return out(sc, err, scheduleOut)
+	return scheduleOut(sc), err
 }
 
 func (s *Server) editSchedule(c *call) (any, error) {
@@ -62,16 +49,15 @@ func (s *Server) editSchedule(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	var req scheduleRequest
+	var req apitype.ScheduleRequest
 	if err := c.decode(&req); err != nil {
 		return nil, err
 	}
-	if req.ID != 0 && req.ID != id {
-		return nil, badRequest("ID %d in the body does not match ID %d in the path", req.ID, id)
+	if err := sameID(req.ID, id); err != nil {
+		return nil, err
 	}
-	sc, err := s.svc.UpdateSchedule(c.ctx, c.who(), id, domain.ScheduleEdit{Name: req.Name, ScriptID: req.ScriptID,
-		Scope: req.Scope, Pattern: req.Pattern, Enabled: req.Enabled})
-	return out(sc, err, scheduleOut)
+	sc, err := s.svc.UpdateSchedule(c.ctx, c.who(), id, scheduleEditIn(req))
+	return scheduleOut(sc), err
 }
 
 func (s *Server) deleteSchedule(c *call) (any, error) {
@@ -94,10 +80,7 @@ func (s *Server) scheduleReports(c *call) (any, error) {
 		return nil, err
 	}
 	l, err := s.svc.ScheduleReports(c.ctx, id, n)
-	for i := range l {
-		l[i].Stdout, l[i].Stderr = "", ""
-	}
-	return list(l), err
+	return listOut(l, bareRunOut), err
 }
 
 func (s *Server) scheduleHosts(c *call) (any, error) {

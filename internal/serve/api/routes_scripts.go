@@ -1,8 +1,8 @@
 package api
 
 import (
+	"github.com/otto-automation/otto/internal/apitype"
 	"github.com/otto-automation/otto/internal/serve/auth"
-	"github.com/otto-automation/otto/internal/serve/domain"
 )
 
 func (s *Server) scriptRoutes() []route {
@@ -20,36 +20,17 @@ func (s *Server) scriptRoutes() []route {
 	}
 }
 
-type scriptRequest struct {
-	ID               int64
-	Name             string
-	Executable       string
-	Script           string
-	Environment      domain.Environment
-	RunAs            domain.RunAs
-	WorkingDirectory string
-	AfterExecution   string
-	AttachmentIDs    []int64
-	Enabled          *bool
-}
-
-func (r scriptRequest) script() domain.Script {
-	return domain.Script{Name: r.Name, Executable: r.Executable, Script: r.Script, Environment: r.Environment,
-		RunAs: r.RunAs, WorkingDirectory: r.WorkingDirectory, AfterExecution: r.AfterExecution,
-		AttachmentIDs: r.AttachmentIDs, Enabled: r.Enabled == nil || *r.Enabled}
-}
-
 func (s *Server) listScripts(c *call) (any, error) {
 	l, err := s.svc.Scripts(c.ctx)
 	return scriptsOut(l), err
 }
 
 func (s *Server) createScript(c *call) (any, error) {
-	var req scriptRequest
+	var req apitype.ScriptRequest
 	if err := c.decode(&req); err != nil {
 		return nil, err
 	}
-	sc, err := s.svc.CreateScript(c.ctx, c.who(), req.script())
+	sc, err := s.svc.CreateScript(c.ctx, c.who(), scriptIn(req))
 	return scriptOut(sc), err
 }
 
@@ -67,14 +48,14 @@ func (s *Server) editScript(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	var req scriptRequest
+	var req apitype.ScriptRequest
 	if err := c.decode(&req); err != nil {
 		return nil, err
 	}
-	if req.ID != 0 && req.ID != id {
-		return nil, badRequest("ID %d in the body does not match ID %d in the path", req.ID, id)
+	if err := sameID(req.ID, id); err != nil {
+		return nil, err
 	}
-	sc, err := s.svc.UpdateScript(c.ctx, c.who(), id, req.script(), req.Enabled)
+	sc, err := s.svc.UpdateScript(c.ctx, c.who(), id, scriptIn(req), req.Enabled)
 	return scriptOut(sc), err
 }
 
@@ -104,21 +85,16 @@ func (s *Server) scriptGroups(c *call) (any, error) {
 	return groupsOut(l), err
 }
 
-// setScriptGroupsRequest keeps the 0.x field name.
-type setScriptGroupsRequest struct {
-	Groups []int64
-}
-
 func (s *Server) setScriptGroups(c *call) (any, error) {
 	id, err := c.id("id")
 	if err != nil {
 		return nil, err
 	}
-	var req setScriptGroupsRequest
+	var req apitype.ScriptGroupsRequest
 	if err := c.decode(&req); err != nil {
 		return nil, err
 	}
-	if err := s.svc.SetScriptGroups(c.ctx, c.who(), id, req.Groups); err != nil {
+	if err := s.svc.SetScriptGroups(c.ctx, c.who(), id, idsIn(req.Groups)); err != nil {
 		return nil, err
 	}
 	l, err := s.svc.ScriptGroups(c.ctx, id)
@@ -140,5 +116,5 @@ func (s *Server) scriptAttachments(c *call) (any, error) {
 		return nil, err
 	}
 	l, err := s.svc.ScriptAttachments(c.ctx, id)
-	return list(l), err
+	return attachmentsOut(l), err
 }

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/otto-automation/otto/internal/apitype"
 	"github.com/otto-automation/otto/internal/serve/auth"
 )
 
@@ -30,12 +31,13 @@ func (s *Server) setOptions(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	o.Register.Key = "" // an omitted key stays; UpdateOptions fills it in
-	o.General.GlobalEnvironment = o.General.GlobalEnvironment.Masked()
-	if err := c.decode(&o); err != nil {
+	// An omitted key stays (UpdateOptions fills in an empty one), and so do
+	// secret values sent back empty.
+	req := optionsOut(o, false)
+	if err := c.decode(&req); err != nil {
 		return nil, err
 	}
-	o, err = s.svc.UpdateOptions(c.ctx, c.who(), o)
+	o, err = s.svc.UpdateOptions(c.ctx, c.who(), optionsIn(req))
 	return optionsOut(o, true), err
 }
 
@@ -46,19 +48,16 @@ func (s *Server) events(c *call) (any, error) {
 		return nil, err
 	}
 	l, err := s.svc.Events(c.ctx, n)
-	return list(l), err
-}
-
-type searchRequest struct {
-	Query string
+	return eventsOut(l), err
 }
 
 func (s *Server) search(c *call) (any, error) {
-	var req searchRequest
+	var req apitype.SearchRequest
 	if err := c.decode(&req); err != nil {
 		return nil, err
 	}
-	return s.svc.Search(c.ctx, req.Query)
+	l, err := s.svc.Search(c.ctx, req.Query)
+	return searchOut(l), err
 }
 
 // backup streams a consistent copy of the database.

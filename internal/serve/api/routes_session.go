@@ -5,6 +5,7 @@ import (
 	"os"
 	"runtime"
 
+	"github.com/otto-automation/otto/internal/apitype"
 	"github.com/otto-automation/otto/internal/serve/auth"
 	"github.com/otto-automation/otto/internal/serve/domain"
 )
@@ -17,22 +18,17 @@ func (s *Server) sessionRoutes() []route {
 	}
 }
 
-type loginRequest struct {
-	Username string
-	Password auth.Secret
-}
-
 // login starts a session; data is 1 when the password must be changed
 // first (the session is then partial), else 0.
 func (s *Server) login(c *call) (any, error) {
-	var req loginRequest
+	var req apitype.LoginRequest
 	if err := c.decode(&req); err != nil {
 		return nil, err
 	}
 	if req.Username == "" || req.Password == "" {
 		return nil, badRequest("Username and Password are required")
 	}
-	res, err := s.auth.Login(c.ctx, req.Username, req.Password, c.remote())
+	res, err := s.auth.Login(c.ctx, req.Username, auth.Secret(req.Password), c.remote())
 	if err != nil {
 		return nil, err
 	}
@@ -56,20 +52,6 @@ func (s *Server) logout(c *call) (any, error) {
 	return true, nil
 }
 
-type runtimeInfo struct {
-	ServerFQDN string
-	Version    string
-	Config     string
-}
-
-type state struct {
-	Runtime  runtimeInfo
-	User     domain.User
-	Enums    map[string][]string
-	Warnings []string
-	Options  domain.Options
-}
-
 // state is what the web UI needs at start.
 func (s *Server) state(c *call) (any, error) {
 	o, err := s.svc.Options(c.ctx)
@@ -87,9 +69,9 @@ func (s *Server) state(c *call) (any, error) {
 	if o.Register.Enabled && o.General.ServerURL == "" {
 		warnings = append(warnings, "Registration is on but General.ServerURL is empty.")
 	}
-	return state{
-		Runtime: runtimeInfo{ServerFQDN: host, Version: s.cfg.Version, Config: runtime.GOOS + "_" + runtime.GOARCH},
-		User:    c.p.User,
+	return apitype.State{
+		Runtime: apitype.Runtime{ServerFQDN: host, Version: s.cfg.Version, Config: runtime.GOOS + "_" + runtime.GOARCH},
+		User:    userOut(c.p.User),
 		Enums: map[string][]string{
 			"AfterExecution":     domain.AfterExecutions,
 			"Roles":              domain.Roles,

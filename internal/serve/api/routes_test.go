@@ -1,6 +1,7 @@
 package api
 
 import (
+	"github.com/otto-automation/otto/internal/apitype"
 	"net/http"
 	"os"
 	"strings"
@@ -82,7 +83,10 @@ func TestUnknownRoutes(t *testing.T) {
 	if got := a.Header.Get("Allow"); got != "GET" {
 		t.Errorf("PATCH /api/hosts Allow = %q, want GET", got)
 	}
-	e.fails(e.admin, "GET", "/api/hosts/host/abc", nil, 404, `"abc" is not an ID`)
+	// IDs in paths are opaque: any segment is looked up, an unknown one is 404.
+	e.fails(e.admin, "GET", "/api/hosts/host/abc", nil, 404, "no host with ID abc")
+	e.fails(e.admin, "GET", "/api/hosts/host/VVVanl4_U0as", nil, 404, "no host with ID VVVanl4_U0as")
+	e.fails(e.admin, "GET", "/api/runs/run/x.y", nil, 404, "no run with ID x.y")
 	e.fails(e.admin, "GET", "/api/hosts/host/99", nil, 404, "no host with ID 99")
 }
 
@@ -98,8 +102,33 @@ func TestEnvelope(t *testing.T) {
 	if a.Body != want {
 		t.Errorf("GET /api/groups/group/77 body = %s, want %s", a.Body, want)
 	}
-	a = e.must(e.admin, "DELETE", "/api/hosts/host/"+itoa(e.mkHost("h", "127.1.1.1").ID), nil, nil)
+	a = e.must(e.admin, "DELETE", "/api/hosts/host/"+string(e.mkHost("h", "127.1.1.1").ID), nil, nil)
 	if a.Body != `{"code":200,"error":{},"data":true}`+"\n" {
 		t.Errorf("DELETE body = %s", a.Body)
+	}
+}
+
+// TestRoutesAreTheContract holds the server's route table to
+// apitype.Routes, the route list every client of the API reads.
+func TestRoutesAreTheContract(t *testing.T) {
+	e := newEnv(t)
+	served := map[string]bool{}
+	for _, rt := range e.api.routes() {
+		served[rt.method+" "+rt.pattern] = true
+	}
+	contract := map[string]bool{}
+	for _, rt := range apitype.Routes() {
+		contract[rt.String()] = true
+		if !served[rt.String()] {
+			t.Errorf("apitype.Routes() has %s; the server does not serve it", rt)
+		}
+	}
+	for r := range served {
+		if !contract[r] {
+			t.Errorf("the server serves %s; apitype.Routes() does not list it", r)
+		}
+	}
+	if len(contract) != len(apitype.Routes()) {
+		t.Errorf("apitype.Routes() lists a route twice")
 	}
 }

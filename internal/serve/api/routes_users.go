@@ -3,6 +3,7 @@ package api
 import (
 	"net/http"
 
+	"github.com/otto-automation/otto/internal/apitype"
 	"github.com/otto-automation/otto/internal/serve/auth"
 	"github.com/otto-automation/otto/internal/serve/domain"
 )
@@ -19,21 +20,6 @@ func (s *Server) userRoutes() []route {
 	}
 }
 
-// userRequest is a user create or edit. ID, Created, LastLogin are
-// accepted and ignored. On an edit, omitted fields and an empty Password
-// or Role stay as they are, and Username must be omitted or unchanged.
-type userRequest struct {
-	ID                 int64
-	Username           string
-	Email              *string
-	Password           auth.Secret
-	Role               string
-	CanLogIn           *bool
-	MustChangePassword *bool
-	Created            ignored
-	LastLogin          ignored
-}
-
 // self checks the SelfOrAdmin rule for the user named in the path.
 func (c *call) self() (string, error) {
 	name := c.r.PathValue("username")
@@ -45,11 +31,11 @@ func (c *call) self() (string, error) {
 
 func (s *Server) listUsers(c *call) (any, error) {
 	l, err := s.svc.Users(c.ctx)
-	return list(l), err
+	return usersOut(l), err
 }
 
 func (s *Server) createUser(c *call) (any, error) {
-	var req userRequest
+	var req apitype.UserRequest
 	if err := c.decode(&req); err != nil {
 		return nil, err
 	}
@@ -60,11 +46,11 @@ func (s *Server) createUser(c *call) (any, error) {
 	if req.MustChangePassword != nil {
 		u.MustChangePassword = *req.MustChangePassword
 	}
-	u, err := s.svc.CreateUser(c.ctx, c.who(), u, req.Password.Reveal())
+	u, err := s.svc.CreateUser(c.ctx, c.who(), u, req.Password)
 	if err == nil && req.CanLogIn != nil && !*req.CanLogIn {
 		u, err = s.svc.UpdateUser(c.ctx, c.who(), u.Username, domain.UserEdit{CanLogIn: req.CanLogIn})
 	}
-	return u, err
+	return userOut(u), err
 }
 
 func (s *Server) getUser(c *call) (any, error) {
@@ -72,33 +58,31 @@ func (s *Server) getUser(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.svc.User(c.ctx, name)
+	u, err := s.svc.User(c.ctx, name)
+	return userOut(u), err
 }
 
 func (s *Server) editUser(c *call) (any, error) {
 	name := c.r.PathValue("username")
-	var req userRequest
+	var req apitype.UserRequest
 	if err := c.decode(&req); err != nil {
 		return nil, err
 	}
 	if req.Username != "" && req.Username != name {
 		return nil, badRequest("Username cannot be changed (the body says %q, the path %q)", req.Username, name)
 	}
-	return s.svc.UpdateUser(c.ctx, c.who(), name, domain.UserEdit{Email: req.Email, Password: req.Password.Reveal(),
+	u, err := s.svc.UpdateUser(c.ctx, c.who(), name, domain.UserEdit{Email: req.Email, Password: req.Password,
 		Role: req.Role, CanLogIn: req.CanLogIn, MustChangePassword: req.MustChangePassword})
+	return userOut(u), err
 }
 
 func (s *Server) deleteUser(c *call) (any, error) {
 	return true, s.svc.DeleteUser(c.ctx, c.who(), c.r.PathValue("username"))
 }
 
-type apiKeyAnswer struct {
-	Username string
-	APIKey   string
-}
-
-// newAPIKey issues a new API key, replacing the old one. The key is in
-// this answer and nowhere else: only its hash is kept.
+// newAPIKey issues a new API key, replacing the old one. The key is the
+// answer's data, a string, as in 0.x; it is in this answer and nowhere
+// else: only its hash is kept.
 func (s *Server) newAPIKey(c *call) (any, error) {
 	name, err := c.self()
 	if err != nil {
@@ -109,21 +93,16 @@ func (s *Server) newAPIKey(c *call) (any, error) {
 		return nil, err
 	}
 	s.log.Info("API key issued", "username", name, "by", c.who())
-	return apiKeyAnswer{Username: name, APIKey: key.Reveal()}, nil
-}
-
-type resetPasswordRequest struct {
-	OldPassword auth.Secret
-	NewPassword auth.Secret
+	return key.Reveal(), nil
 }
 
 // resetPassword changes the caller's own password: the way out of a
 // partial session. The caller's other sessions end.
 func (s *Server) resetPassword(c *call) (any, error) {
-	var req resetPasswordRequest
+	var req apitype.ResetPasswordRequest
 	if err := c.decode(&req); err != nil {
 		return nil, err
 	}
-	err := s.svc.ResetPassword(c.ctx, c.who(), req.OldPassword.Reveal(), req.NewPassword.Reveal(), c.p.TokenHash)
+	err := s.svc.ResetPassword(c.ctx, c.who(), req.OldPassword, req.NewPassword, c.p.TokenHash)
 	return true, err
 }

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"github.com/otto-automation/otto/internal/apitype"
 	"net/http"
 	"net/http/cookiejar"
 	"strings"
@@ -50,7 +51,7 @@ func TestLoginSession(t *testing.T) {
 	if !e.hasEvent(domain.EventUserLoggedIn, nil) {
 		t.Errorf("no UserLoggedIn event")
 	}
-	var st state
+	var st apitype.State
 	e.must(b, "GET", "/api/state", nil, &st)
 	if st.User.Username != "admin" || st.Runtime.Version != "test" || st.Runtime.ServerFQDN != "otto.test" || st.Options.Network.Timeout != 10 {
 		t.Errorf("state = %+v", st)

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/otto-automation/otto/internal/apitype"
 	"github.com/otto-automation/otto/internal/serve/domain"
 	"github.com/otto-automation/otto/internal/serve/fleet"
 )
@@ -13,23 +14,6 @@ import (
 // sseKeepalive is how often a quiet stream sends a comment line, so that
 // proxies and clients keep the connection open.
 const sseKeepalive = 15 * time.Second
-
-// Server-sent events of a run stream (docs/api.md, "Live output").
-const (
-	eventState  = "state"  // data: the run without its output, when it changes state
-	eventOutput = "output" // data: sseOutput, the output new since the last event
-	eventDone   = "done"   // data: the final run without its output
-	eventEnd    = "end"    // data: {}; every run followed has ended
-)
-
-// sseOutput is the data of an output event.
-type sseOutput struct {
-	RunID    int64
-	HostID   int64
-	HostName string
-	Stream   string // "stdout" or "stderr"
-	Data     string
-}
 
 // stream sends runs and their updates from sub as server-sent events until
 // every run ended (then "end") or the caller goes away. Output is sent as
@@ -43,8 +27,8 @@ func (s *Server) stream(c *call, runs []domain.Run, sub *fleet.Subscription) err
 	h.Set("X-Accel-Buffering", "no")
 	c.w.WriteHeader(http.StatusOK)
 
-	sent := make(map[int64][2]int) // bytes of stdout and stderr sent per run
-	open := make(map[int64]bool)
+	sent := make(map[string][2]int) // bytes of stdout and stderr sent per run
+	open := make(map[string]bool)
 	send := func(event string, v any) error {
 		b, err := json.Marshal(v)
 		if err != nil {
@@ -62,7 +46,7 @@ func (s *Server) stream(c *call, runs []domain.Run, sub *fleet.Subscription) err
 				continue
 			}
 			stream := [2]string{"stdout", "stderr"}[i]
-			if err := send(eventOutput, sseOutput{RunID: r.ID, HostID: r.HostID, HostName: r.HostName,
+			if err := send(apitype.EventOutput, apitype.Output{RunID: idOut(r.ID), HostID: idOut(r.HostID), HostName: r.HostName,
 				Stream: stream, Data: out[n[i]:]}); err != nil {
 				return err
 			}
@@ -71,23 +55,20 @@ func (s *Server) stream(c *call, runs []domain.Run, sub *fleet.Subscription) err
 		sent[r.ID] = n
 		return nil
 	}
-	bare := func(r domain.Run) domain.Run {
-		r.Stdout, r.Stderr = "", ""
-		return r
-	}
+	bare := bareRunOut
 	ended := func(r domain.Run) bool {
 		return r.State == domain.RunDone || r.State == domain.RunFailed || r.State == domain.RunCanceled
 	}
 
 	for _, r := range runs {
-		if err := send(eventState, bare(r)); err != nil {
+		if err := send(apitype.EventState, bare(r)); err != nil {
 			return nil
 		}
 		if err := sendOutput(r); err != nil {
 			return nil
 		}
 		if ended(r) {
-			if err := send(eventDone, bare(r)); err != nil {
+			if err := send(apitype.EventDone, bare(r)); err != nil {
 				return nil
 			}
 			continue
@@ -114,12 +95,12 @@ func (s *Server) stream(c *call, runs []domain.Run, sub *fleet.Subscription) err
 			var err error
 			switch u.Kind {
 			case fleet.UpdateState:
-				err = send(eventState, bare(u.Run))
+				err = send(apitype.EventState, bare(u.Run))
 			case fleet.UpdateOutput:
 				err = sendOutput(u.Run)
 			case fleet.UpdateResult:
 				if err = sendOutput(u.Run); err == nil {
-					err = send(eventDone, bare(u.Run))
+					err = send(apitype.EventDone, bare(u.Run))
 				}
 				delete(open, u.Run.ID)
 			}
@@ -129,7 +110,7 @@ func (s *Server) stream(c *call, runs []domain.Run, sub *fleet.Subscription) err
 		}
 		_ = rc.Flush()
 	}
-	_ = send(eventEnd, struct{}{})
+	_ = send(apitype.EventEnd, struct{}{})
 	_ = rc.Flush()
 	return nil
 }

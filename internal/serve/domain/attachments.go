@@ -77,13 +77,13 @@ func ParseMode(s string) (uint32, error) {
 }
 
 func attachmentDetails(a Attachment) map[string]string {
-	return map[string]string{"ID": id(a.ID), "Name": a.Name, "Path": a.Path, "Size": strconv.FormatInt(a.Size, 10), "Checksum": a.Checksum}
+	return map[string]string{"ID": a.ID, "Name": a.Name, "Path": a.Path, "Size": strconv.FormatInt(a.Size, 10), "Checksum": a.Checksum}
 }
 
 // CreateAttachment adds an attachment whose data is data. On failure the
 // blob is deleted.
 func (s *Service) CreateAttachment(ctx context.Context, who string, a Attachment, data Blob) (Attachment, error) {
-	a.ID = 0
+	a.ID = ""
 	a.BlobKey, a.Size, a.Checksum = data.Key, data.Size, data.Checksum
 	a.Created = s.now()
 	a.Modified = a.Created
@@ -108,13 +108,15 @@ type AttachmentEdit struct {
 	Path  *string
 	Owner *RunAs
 	Mode  *uint32
+	// MimeType is the data's media type; set it with Data.
+	MimeType *string
 	// Data replaces the file's data.
 	Data *Blob
 }
 
 // UpdateAttachment changes an attachment's metadata or data. A replaced
 // blob is deleted after the change commits; on failure the new one is.
-func (s *Service) UpdateAttachment(ctx context.Context, who string, attID int64, e AttachmentEdit) (Attachment, error) {
+func (s *Service) UpdateAttachment(ctx context.Context, who string, attID string, e AttachmentEdit) (Attachment, error) {
 	var a Attachment
 	var oldKey string
 	err := s.Store.Update(ctx, func(tx Tx) error {
@@ -133,6 +135,9 @@ func (s *Service) UpdateAttachment(ctx context.Context, who string, attID int64,
 		}
 		if e.Mode != nil {
 			a.Mode = *e.Mode
+		}
+		if e.MimeType != nil {
+			a.MimeType = *e.MimeType
 		}
 		if e.Data != nil {
 			oldKey = a.BlobKey
@@ -158,7 +163,7 @@ func (s *Service) UpdateAttachment(ctx context.Context, who string, attID int64,
 
 // DeleteAttachment removes an attachment and its data; it is refused
 // while a script uses it.
-func (s *Service) DeleteAttachment(ctx context.Context, who string, attID int64) error {
+func (s *Service) DeleteAttachment(ctx context.Context, who string, attID string) error {
 	var a Attachment
 	err := s.Store.Update(ctx, func(tx Tx) error {
 		var err error
@@ -190,7 +195,7 @@ func (s *Service) DeleteAttachment(ctx context.Context, who string, attID int64)
 }
 
 // Attachment returns one attachment.
-func (s *Service) Attachment(ctx context.Context, attID int64) (Attachment, error) {
+func (s *Service) Attachment(ctx context.Context, attID string) (Attachment, error) {
 	var a Attachment
 	err := s.Store.View(ctx, func(tx Tx) error {
 		var err error
@@ -212,7 +217,7 @@ func (s *Service) Attachments(ctx context.Context) ([]Attachment, error) {
 }
 
 // OpenAttachment returns an attachment and a reader of its data.
-func (s *Service) OpenAttachment(ctx context.Context, attID int64) (Attachment, io.ReadCloser, error) {
+func (s *Service) OpenAttachment(ctx context.Context, attID string) (Attachment, io.ReadCloser, error) {
 	a, err := s.Attachment(ctx, attID)
 	if err != nil {
 		return a, nil, err

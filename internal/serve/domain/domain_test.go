@@ -2,9 +2,11 @@ package domain
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"log/slog"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -12,7 +14,7 @@ import (
 // TestHostLogNeverShowsPSK logs a host through both slog handlers, alone
 // and inside a group, and checks its keys and secret values stay out.
 func TestHostLogNeverShowsPSK(t *testing.T) {
-	h := Host{ID: 3, Name: "web", Address: "127.0.0.3", Port: 12444, PSK: "the-psk-value", PendingPSK: "the-pending-value",
+	h := Host{ID: "3", Name: "web", Address: "127.0.0.3", Port: 12444, PSK: "the-psk-value", PendingPSK: "the-pending-value",
 		Environment: Environment{{Key: "TOKEN", Value: "the-secret-value", Secret: true}}}
 	o := DefaultOptions()
 	o.Register.Key = "the-register-key"
@@ -49,11 +51,11 @@ func TestRunEnvironment(t *testing.T) {
 	o.General.GlobalEnvironment = Environment{{Key: "A", Value: "global"}, {Key: "B", Value: "global"}, {Key: "OTTO_HOST_PORT", Value: "nope"}}
 	sc := Script{Environment: Environment{{Key: "B", Value: "script"}, {Key: "C", Value: "script", Secret: true}}}
 	groups := []Group{
-		{ID: 1, Environment: Environment{{Key: "C", Value: "group1"}, {Key: "D", Value: "group1"}}},
-		{ID: 2, Environment: Environment{{Key: "D", Value: "group2"}}},
-		{ID: 3, Environment: Environment{{Key: "E", Value: "not the host's group"}}},
+		{ID: "1", Environment: Environment{{Key: "C", Value: "group1"}, {Key: "D", Value: "group1"}}},
+		{ID: "VVVanl4_U0as", Environment: Environment{{Key: "D", Value: "group2"}}},
+		{ID: "3", Environment: Environment{{Key: "E", Value: "not the host's group"}}},
 	}
-	h := Host{Address: "127.0.0.1", Port: 0, PSK: "k", GroupIDs: []int64{2, 1}, Environment: Environment{{Key: "A", Value: "host"}}}
+	h := Host{Address: "127.0.0.1", Port: 0, PSK: "k", GroupIDs: []string{"VVVanl4_U0as", "1"}, Environment: Environment{{Key: "A", Value: "host"}}}
 	got := RunEnvironment(o, sc, groups, h, "1.2.3")
 	want := Environment{
 		{Key: "A", Value: "host"}, {Key: "B", Value: "script"}, {Key: "OTTO_HOST_PORT", Value: "12444"},
@@ -92,22 +94,23 @@ func TestKeepSecrets(t *testing.T) {
 
 func TestMatchRule(t *testing.T) {
 	rules := []RegisterRule{
-		{ID: 1, GroupID: 10, Order: 2, Clauses: []RegisterClause{{Property: "hostname", Pattern: "^web"}}},
-		{ID: 2, GroupID: 20, Order: 1, Clauses: []RegisterClause{{Property: "hostname", Pattern: "^web"}, {Property: "distribution_name", Pattern: "(?i)debian"}}},
-		{ID: 3, GroupID: 30, Order: 1, Clauses: []RegisterClause{{Property: "kernel_name", Pattern: "FreeBSD"}}},
-		{ID: 4, GroupID: 40, Order: 1, Clauses: []RegisterClause{{Property: "kernel_name", Pattern: "FreeBSD"}}},
+		{ID: "1", GroupID: "10", Order: 2, Clauses: []RegisterClause{{Property: "hostname", Pattern: "^web"}}},
+		{ID: "2", GroupID: "20", Order: 1, Clauses: []RegisterClause{{Property: "hostname", Pattern: "^web"}, {Property: "distribution_name", Pattern: "(?i)debian"}}},
+		{ID: "VVVanl4_U0as", GroupID: "50", Order: 1, Clauses: []RegisterClause{{Property: "kernel_name", Pattern: "FreeBSD"}}},
+		{ID: "10", GroupID: "30", Order: 1, Clauses: []RegisterClause{{Property: "kernel_name", Pattern: "FreeBSD"}}},
+		{ID: "9", GroupID: "40", Order: 1, Clauses: []RegisterClause{{Property: "kernel_name", Pattern: "FreeBSD"}}},
 	}
 	for _, tt := range []struct {
 		props map[string]string
-		want  int64
+		want  string
 	}{
-		{map[string]string{"hostname": "web1", "distribution_name": "Debian"}, 20}, // order 1 beats order 2
-		{map[string]string{"hostname": "web1", "distribution_name": "alpine"}, 10}, // not every clause of rule 2
-		{map[string]string{"hostname": "db1", "kernel_name": "FreeBSD"}, 30},       // same order: lower ID
-		{map[string]string{"hostname": "db1"}, 99},                                 // none: the default
+		{map[string]string{"hostname": "web1", "distribution_name": "Debian"}, "20"}, // order 1 beats order 2
+		{map[string]string{"hostname": "web1", "distribution_name": "alpine"}, "10"}, // not every clause of rule 2
+		{map[string]string{"hostname": "db1", "kernel_name": "FreeBSD"}, "40"},       // same order: first ID, 9 before 10 and imported ones
+		{map[string]string{"hostname": "db1"}, "99"},                                 // none: the default
 	} {
-		if got := MatchRule(rules, tt.props, 99); got != tt.want {
-			t.Errorf("MatchRule(%v) = %d, want %d", tt.props, got, tt.want)
+		if got := MatchRule(rules, tt.props, "99"); got != tt.want {
+			t.Errorf("MatchRule(%v) = %q, want %q", tt.props, got, tt.want)
 		}
 	}
 }
@@ -155,5 +158,25 @@ func TestParseCron(t *testing.T) {
 		if _, err := ParseCron(tt.in); (err == nil) != tt.ok {
 			t.Errorf("ParseCron(%q) error = %v, want ok %v", tt.in, err, tt.ok)
 		}
+	}
+}
+
+func TestCompareIDs(t *testing.T) {
+	// In list order: decimal IDs by value, then the others bytewise.
+	ordered := []string{"0", "1", "2", "9", "10", "11", "99", "100", "18446744073709551616", "123456789012345678901234567890",
+		"", "-Ab.9_xyzQ12", ".", "00", "01", "1 ", "1.5", "10a", "1a", "VVVanl4_U0as", "Z", "_", "a", "ab", "b"}
+	for i, a := range ordered {
+		for j, b := range ordered {
+			want := cmp.Compare(i, j)
+			if got := CompareIDs(a, b); got != want {
+				t.Errorf("CompareIDs(%q, %q) = %d, want %d", a, b, got, want)
+			}
+		}
+	}
+	shuffled := slices.Clone(ordered)
+	slices.Reverse(shuffled)
+	shuffled[0], shuffled[7] = shuffled[7], shuffled[0]
+	if slices.SortFunc(shuffled, CompareIDs); !slices.Equal(shuffled, ordered) {
+		t.Errorf("slices.SortFunc(ids, CompareIDs) = %q, want %q", shuffled, ordered)
 	}
 }

@@ -1,6 +1,10 @@
 package domain
 
-import "time"
+import (
+	"cmp"
+	"strings"
+	"time"
+)
 
 // The JSON names of these types are their Go field names, as in otto 0.x, so
 // existing API users keep parsing them. Fields marked "never sent" are
@@ -18,7 +22,7 @@ type Environment []Variable
 
 // Host is a machine running the otto client.
 type Host struct {
-	ID      int64
+	ID      string
 	Name    string
 	Address string
 	Port    uint32
@@ -34,7 +38,7 @@ type Host struct {
 	// RotateOnContact asks for a rotation at the next successful contact
 	// (set for hosts a user added by hand, whose PSK a person has seen).
 	RotateOnContact bool `json:",omitempty"`
-	GroupIDs        []int64
+	GroupIDs        []string
 	Environment     Environment
 	Enabled         bool
 	Created         time.Time
@@ -42,7 +46,7 @@ type Host struct {
 
 // HostStatus is the last known reachability of a host.
 type HostStatus struct {
-	HostID      int64
+	HostID      string
 	Address     string
 	IsReachable bool
 	LastAttempt time.Time
@@ -55,9 +59,9 @@ type HostStatus struct {
 
 // Group is a named set of hosts and the scripts they may run.
 type Group struct {
-	ID          int64
+	ID          string
 	Name        string
-	ScriptIDs   []int64
+	ScriptIDs   []string
 	Environment Environment
 }
 
@@ -79,7 +83,7 @@ const (
 
 // Script is something to run on hosts.
 type Script struct {
-	ID               int64
+	ID               string
 	Name             string
 	Executable       string
 	Script           string
@@ -87,18 +91,19 @@ type Script struct {
 	RunAs            RunAs
 	WorkingDirectory string
 	AfterExecution   string
-	AttachmentIDs    []int64
+	AttachmentIDs    []string
 	Enabled          bool
 }
 
 // Attachment is a file placed on the host before a script runs. Its data
 // is the blob BlobKey in the store.
 type Attachment struct {
-	ID       int64
+	ID       string
 	Name     string
 	Path     string
 	Owner    RunAs
 	Mode     uint32 // permission bits, e.g. 0o644
+	MimeType string // the data's media type, as the uploader gave it
 	Size     int64
 	Checksum string // hex SHA-256 of the data
 	BlobKey  string `json:"-"`
@@ -108,9 +113,9 @@ type Attachment struct {
 
 // Schedule runs a script on a cron pattern (UTC).
 type Schedule struct {
-	ID       int64
+	ID       string
 	Name     string
-	ScriptID int64
+	ScriptID string
 	Scope    Scope
 	Pattern  string
 	Enabled  bool
@@ -119,8 +124,8 @@ type Schedule struct {
 
 // Scope names hosts directly and through groups.
 type Scope struct {
-	HostIDs  []int64
-	GroupIDs []int64
+	HostIDs  []string
+	GroupIDs []string
 }
 
 // Properties a registration rule can match.
@@ -128,10 +133,10 @@ var RegisterProperties = []string{"hostname", "kernel_name", "kernel_version", "
 
 // RegisterRule puts a registering host into GroupID when every clause matches.
 type RegisterRule struct {
-	ID      int64
+	ID      string
 	Name    string
 	Clauses []RegisterClause
-	GroupID int64
+	GroupID string
 	// Order decides which rule is tried first (lower first, then ID).
 	Order int
 }
@@ -151,7 +156,7 @@ const (
 
 // User is someone who signs in to the web UI or calls the API.
 type User struct {
-	ID                 int64
+	ID                 string
 	Username           string
 	Email              string
 	Role               string
@@ -166,7 +171,7 @@ type User struct {
 // Session is a signed-in browser. Only the hash of its token is kept.
 type Session struct {
 	TokenHash string
-	UserID    int64
+	UserID    string
 	Created   time.Time
 	Expires   time.Time
 	// Partial sessions may only change the password or log out.
@@ -175,7 +180,7 @@ type Session struct {
 
 // Event is one entry of the audit log.
 type Event struct {
-	ID      int64
+	ID      string
 	Time    time.Time
 	Type    string
 	User    string // who did it ("" for the system, "schedule:N" for schedules)
@@ -184,15 +189,15 @@ type Event struct {
 
 // Run is one script run on one host, kept in the run history.
 type Run struct {
-	ID         int64
+	ID         string
 	BatchID    string
-	ScriptID   int64
+	ScriptID   string
 	ScriptName string
-	HostID     int64
+	HostID     string
 	HostName   string
 	// Who started it: a username, or "schedule:<id>", or "register".
 	StartedBy  string
-	ScheduleID int64
+	ScheduleID string
 	State      string // RunPending, RunRunning, RunDone, RunFailed, RunCanceled
 	Started    time.Time
 	Finished   time.Time
@@ -215,3 +220,34 @@ const (
 	RunFailed   = "failed"   // it could not run (see Error)
 	RunCanceled = "canceled" // a user canceled it
 )
+
+// CompareIDs orders IDs as lists are ordered: IDs that are decimal numbers
+// (the ones this server assigns) first, by value, then the others (such as
+// imported 0.x IDs) bytewise. It returns -1, 0 or +1, for slices.SortFunc.
+func CompareIDs(a, b string) int {
+	da, db := isDecimal(a), isDecimal(b)
+	switch {
+	case da && db:
+		if c := cmp.Compare(len(a), len(b)); c != 0 {
+			return c
+		}
+	case da:
+		return -1
+	case db:
+		return +1
+	}
+	return strings.Compare(a, b)
+}
+
+// isDecimal reports whether id is a decimal number without leading zeros.
+func isDecimal(id string) bool {
+	if id == "" || len(id) > 1 && id[0] == '0' {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if id[i] < '0' || id[i] > '9' {
+			return false
+		}
+	}
+	return true
+}

@@ -118,7 +118,7 @@ func RunEnvironment(o Options, sc Script, groups []Group, h Host, serverVersion 
 // LogValue is what a logged host shows: never its PSKs or environment values.
 func (h Host) LogValue() slog.Value {
 	return slog.GroupValue(
-		slog.Int64("id", h.ID),
+		slog.String("id", h.ID),
 		slog.String("name", h.Name),
 		slog.String("address", h.Address),
 		slog.Uint64("port", uint64(h.Port)),
@@ -127,7 +127,7 @@ func (h Host) LogValue() slog.Value {
 
 // LogValue is what a logged user shows: never a hash.
 func (u User) LogValue() slog.Value {
-	return slog.GroupValue(slog.Int64("id", u.ID), slog.String("username", u.Username), slog.String("role", u.Role))
+	return slog.GroupValue(slog.String("id", u.ID), slog.String("username", u.Username), slog.String("role", u.Role))
 }
 
 // LogValue is what a logged variable shows: its key, and its value only
@@ -143,7 +143,7 @@ func (v Variable) LogValue() slog.Value {
 func (o Options) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.Bool("register_enabled", o.Register.Enabled),
-		slog.Int64("default_group", o.Register.DefaultGroupID),
+		slog.String("default_group", o.Register.DefaultGroupID),
 		slog.Int("max_parallel", o.Network.MaxParallel),
 	)
 }
@@ -151,7 +151,7 @@ func (o Options) LogValue() slog.Value {
 // String and GoString keep a host's keys out of fmt output too (%v, %+v,
 // %#v, and slog's text handler for slices of hosts).
 func (h Host) String() string {
-	return fmt.Sprintf("host %d %q (%s, groups %v, enabled %v)", h.ID, h.Name, hostPort(h.Address, h.Port), h.GroupIDs, h.Enabled)
+	return fmt.Sprintf("host %s %q (%s, groups %v, enabled %v)", h.ID, h.Name, hostPort(h.Address, h.Port), h.GroupIDs, h.Enabled)
 }
 
 // GoString is String, for %#v.
@@ -159,7 +159,7 @@ func (h Host) GoString() string { return h.String() }
 
 // String shows a user without hashes.
 func (u User) String() string {
-	return fmt.Sprintf("user %d %q (%s, can log in %v)", u.ID, u.Username, u.Role, u.CanLogIn)
+	return fmt.Sprintf("user %s %q (%s, can log in %v)", u.ID, u.Username, u.Role, u.CanLogIn)
 }
 
 // GoString is String, for %#v.

@@ -23,19 +23,19 @@ func checkGroup(tx Tx, g *Group) error {
 	}
 	for _, o := range groups {
 		if o.ID != g.ID && o.Name == g.Name {
-			return Invalidf("Name: a group named %q already exists (ID %d)", g.Name, o.ID)
+			return Invalidf("Name: a group named %q already exists (ID %s)", g.Name, o.ID)
 		}
 	}
 	return nil
 }
 
 func groupDetails(g Group) map[string]string {
-	return map[string]string{"ID": id(g.ID), "Name": g.Name}
+	return map[string]string{"ID": g.ID, "Name": g.Name}
 }
 
 // CreateGroup adds a group.
 func (s *Service) CreateGroup(ctx context.Context, who string, g Group) (Group, error) {
-	g.ID = 0
+	g.ID = ""
 	err := s.Store.Update(ctx, func(tx Tx) error {
 		if err := checkGroup(tx, &g); err != nil {
 			return err
@@ -49,7 +49,7 @@ func (s *Service) CreateGroup(ctx context.Context, who string, g Group) (Group, 
 }
 
 // UpdateGroup changes a group's name, scripts and environment.
-func (s *Service) UpdateGroup(ctx context.Context, who string, groupID int64, e Group) (Group, error) {
+func (s *Service) UpdateGroup(ctx context.Context, who string, groupID string, e Group) (Group, error) {
 	var g Group
 	err := s.Store.Update(ctx, func(tx Tx) error {
 		var err error
@@ -70,7 +70,7 @@ func (s *Service) UpdateGroup(ctx context.Context, who string, groupID int64, e 
 }
 
 // groupUsers names what keeps a group from being deleted, or "".
-func groupUsers(tx Tx, gid int64) (string, error) {
+func groupUsers(tx Tx, gid string) (string, error) {
 	var hosts, scheds, rules []string
 	hs, err := tx.Hosts()
 	if err != nil {
@@ -118,7 +118,7 @@ func groupUsers(tx Tx, gid int64) (string, error) {
 
 // DeleteGroup removes a group, refusing while hosts, schedules or the
 // registration options use it, and never removing the last group.
-func (s *Service) DeleteGroup(ctx context.Context, who string, groupID int64) error {
+func (s *Service) DeleteGroup(ctx context.Context, who string, groupID string) error {
 	return s.Store.Update(ctx, func(tx Tx) error {
 		g, err := tx.Group(groupID)
 		if err != nil {
@@ -147,7 +147,7 @@ func (s *Service) DeleteGroup(ctx context.Context, who string, groupID int64) er
 
 // SetGroupHosts makes hostIDs the group's members: the hosts listed join
 // it, the others leave it. A host may not be left without a group.
-func (s *Service) SetGroupHosts(ctx context.Context, who string, groupID int64, hostIDs []int64) error {
+func (s *Service) SetGroupHosts(ctx context.Context, who string, groupID string, hostIDs []string) error {
 	return s.Store.Update(ctx, func(tx Tx) error {
 		g, err := tx.Group(groupID)
 		if err != nil {
@@ -160,7 +160,7 @@ func (s *Service) SetGroupHosts(ctx context.Context, who string, groupID int64, 
 		if err != nil {
 			return err
 		}
-		var changed []int64
+		var changed []string
 		for _, h := range hs {
 			in, want := contains(h.GroupIDs, groupID), contains(hostIDs, h.ID)
 			switch {
@@ -187,7 +187,7 @@ func (s *Service) SetGroupHosts(ctx context.Context, who string, groupID int64, 
 }
 
 // Group returns one group.
-func (s *Service) Group(ctx context.Context, groupID int64) (Group, error) {
+func (s *Service) Group(ctx context.Context, groupID string) (Group, error) {
 	var g Group
 	err := s.Store.View(ctx, func(tx Tx) error {
 		var err error
@@ -210,15 +210,15 @@ func (s *Service) Groups(ctx context.Context) ([]Group, error) {
 
 // Membership maps every group's ID to the IDs of its hosts (an empty list
 // for a group without hosts).
-func (s *Service) Membership(ctx context.Context) (map[int64][]int64, error) {
-	m := map[int64][]int64{}
+func (s *Service) Membership(ctx context.Context) (map[string][]string, error) {
+	m := map[string][]string{}
 	err := s.Store.View(ctx, func(tx Tx) error {
 		gs, err := tx.Groups()
 		if err != nil {
 			return err
 		}
 		for _, g := range gs {
-			m[g.ID] = []int64{}
+			m[g.ID] = []string{}
 		}
 		hs, err := tx.Hosts()
 		if err != nil {
@@ -234,7 +234,7 @@ func (s *Service) Membership(ctx context.Context) (map[int64][]int64, error) {
 		return nil
 	})
 	for _, l := range m {
-		slices.Sort(l)
+		slices.SortFunc(l, CompareIDs)
 	}
 	return m, err
 }

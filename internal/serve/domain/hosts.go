@@ -39,7 +39,7 @@ func checkHost(tx Tx, h *Host) error {
 		return err
 	}
 	if other, err := tx.HostByName(h.Name); err == nil && other.ID != h.ID {
-		return Invalidf("Name: a host named %q already exists (ID %d)", h.Name, other.ID)
+		return Invalidf("Name: a host named %q already exists (ID %s)", h.Name, other.ID)
 	} else if err != nil && !isNotFound(err) {
 		return err
 	}
@@ -49,7 +49,7 @@ func checkHost(tx Tx, h *Host) error {
 	}
 	for _, o := range hosts {
 		if o.ID != h.ID && o.Address == h.Address && o.Port == h.Port {
-			return Invalidf("Address: host %q (ID %d) already has address %s", o.Name, o.ID, hostPort(h.Address, h.Port))
+			return Invalidf("Address: host %q (ID %s) already has address %s", o.Name, o.ID, hostPort(h.Address, h.Port))
 		}
 	}
 	return nil
@@ -60,14 +60,14 @@ func hostPort(addr string, port uint32) string {
 }
 
 func hostDetails(h Host) map[string]string {
-	return map[string]string{"ID": id(h.ID), "Name": h.Name, "Address": hostPort(h.Address, h.Port)}
+	return map[string]string{"ID": h.ID, "Name": h.Name, "Address": hostPort(h.Address, h.Port)}
 }
 
 // CreateHost adds a host. Without GroupIDs it goes into the default group
 // of the registration options. A host added by hand is marked to get a new
 // PSK at its first successful contact, since a person has seen this one.
 func (s *Service) CreateHost(ctx context.Context, who string, h Host) (Host, error) {
-	h.ID = 0
+	h.ID = ""
 	h.Created = s.now()
 	h.PendingPSK, h.PendingSince = "", nil
 	h.LastPSKRotate = h.Created
@@ -78,8 +78,8 @@ func (s *Service) CreateHost(ctx context.Context, who string, h Host) (Host, err
 			if err != nil {
 				return err
 			}
-			if o.Register.DefaultGroupID != 0 {
-				h.GroupIDs = []int64{o.Register.DefaultGroupID}
+			if o.Register.DefaultGroupID != "" {
+				h.GroupIDs = []string{o.Register.DefaultGroupID}
 			}
 		}
 		if err := checkHost(tx, &h); err != nil {
@@ -100,14 +100,14 @@ type HostEdit struct {
 	Address     string
 	Port        uint32
 	PSK         string
-	GroupIDs    []int64
+	GroupIDs    []string
 	Environment Environment
 	// Enabled nil keeps the host's state.
 	Enabled *bool
 }
 
 // UpdateHost changes a host.
-func (s *Service) UpdateHost(ctx context.Context, who string, hostID int64, e HostEdit) (Host, error) {
+func (s *Service) UpdateHost(ctx context.Context, who string, hostID string, e HostEdit) (Host, error) {
 	var h Host
 	err := s.Store.Update(ctx, func(tx Tx) error {
 		var err error
@@ -136,7 +136,7 @@ func (s *Service) UpdateHost(ctx context.Context, who string, hostID int64, e Ho
 }
 
 // DeleteHost removes a host and drops it from the schedules that name it.
-func (s *Service) DeleteHost(ctx context.Context, who string, hostID int64) error {
+func (s *Service) DeleteHost(ctx context.Context, who string, hostID string) error {
 	return s.Store.Update(ctx, func(tx Tx) error {
 		h, err := tx.Host(hostID)
 		if err != nil {
@@ -162,7 +162,7 @@ func (s *Service) DeleteHost(ctx context.Context, who string, hostID int64) erro
 }
 
 // Host returns one host.
-func (s *Service) Host(ctx context.Context, hostID int64) (Host, error) {
+func (s *Service) Host(ctx context.Context, hostID string) (Host, error) {
 	var h Host
 	err := s.Store.View(ctx, func(tx Tx) error {
 		var err error
@@ -186,4 +186,4 @@ func (s *Service) Hosts(ctx context.Context) ([]Host, error) {
 func isNotFound(err error) bool { return err != nil && errors.Is(err, ErrNotFound) }
 
 // describe names a record for a message: `"name" (ID n)`.
-func describe(name string, n int64) string { return fmt.Sprintf("%q (ID %d)", name, n) }
+func describe(name string, n string) string { return fmt.Sprintf("%q (ID %s)", name, n) }

@@ -46,7 +46,7 @@ type NetworkOptions struct {
 type RegisterOptions struct {
 	Enabled              bool
 	Key                  string
-	DefaultGroupID       int64
+	DefaultGroupID       string
 	RunScriptsOnRegister bool
 }
 

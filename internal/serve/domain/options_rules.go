@@ -47,7 +47,7 @@ func checkOptions(tx Tx, o *Options) error {
 	}
 	if _, err := tx.Group(o.Register.DefaultGroupID); err != nil {
 		if isNotFound(err) {
-			return Invalidf("Register.DefaultGroupID: no group with ID %d", o.Register.DefaultGroupID)
+			return Invalidf("Register.DefaultGroupID: no group with ID %s", o.Register.DefaultGroupID)
 		}
 		return err
 	}

@@ -59,7 +59,7 @@ func (s *Service) Register(ctx context.Context, req RegisterRequest) (Registrati
 			return err
 		}
 		if other, err := tx.HostByName(name); err == nil {
-			return Invalidf("a host named %q is already registered (ID %d); delete it first to register it again", name, other.ID)
+			return Invalidf("a host named %q is already registered (ID %s); delete it first to register it again", name, other.ID)
 		} else if !isNotFound(err) {
 			return err
 		}
@@ -76,7 +76,7 @@ func (s *Service) Register(ctx context.Context, req RegisterRequest) (Registrati
 			Address:       ip.String(),
 			Port:          req.Port,
 			PSK:           NewPSK(),
-			GroupIDs:      []int64{MatchRule(rules, req.Properties, o.Register.DefaultGroupID)},
+			GroupIDs:      []string{MatchRule(rules, req.Properties, o.Register.DefaultGroupID)},
 			Enabled:       true,
 			Created:       s.now(),
 			LastPSKRotate: s.now(),
@@ -104,7 +104,7 @@ func (s *Service) Register(ctx context.Context, req RegisterRequest) (Registrati
 			}
 		}
 		d := hostDetails(h)
-		d["GroupID"], d["GroupName"] = id(g.ID), g.Name
+		d["GroupID"], d["GroupName"] = g.ID, g.Name
 		return s.event(tx, "", EventHostRegisterSuccess, d)
 	})
 	if wrongKey {
@@ -117,7 +117,7 @@ func (s *Service) Register(ctx context.Context, req RegisterRequest) (Registrati
 }
 
 // ScriptAttachments returns the attachments of a script, in its order.
-func (s *Service) ScriptAttachments(ctx context.Context, scriptID int64) ([]Attachment, error) {
+func (s *Service) ScriptAttachments(ctx context.Context, scriptID string) ([]Attachment, error) {
 	var out []Attachment
 	err := s.Store.View(ctx, func(tx Tx) error {
 		sc, err := tx.Script(scriptID)

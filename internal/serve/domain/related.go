@@ -7,9 +7,9 @@ import (
 
 // HostScript is a script a host may run, and the group that lets it.
 type HostScript struct {
-	ScriptID   int64
+	ScriptID   string
 	ScriptName string
-	GroupID    int64
+	GroupID    string
 	GroupName  string
 }
 
@@ -20,7 +20,7 @@ func (s *Service) view(ctx context.Context, fn func(tx Tx) error) error {
 
 // HostScripts lists the scripts a host may run through its groups, one
 // entry per script and group.
-func (s *Service) HostScripts(ctx context.Context, hostID int64) ([]HostScript, error) {
+func (s *Service) HostScripts(ctx context.Context, hostID string) ([]HostScript, error) {
 	out := []HostScript{}
 	err := s.view(ctx, func(tx Tx) error {
 		h, err := tx.Host(hostID)
@@ -46,7 +46,7 @@ func (s *Service) HostScripts(ctx context.Context, hostID int64) ([]HostScript, 
 }
 
 // HostGroups lists a host's groups.
-func (s *Service) HostGroups(ctx context.Context, hostID int64) ([]Group, error) {
+func (s *Service) HostGroups(ctx context.Context, hostID string) ([]Group, error) {
 	out := []Group{}
 	err := s.view(ctx, func(tx Tx) error {
 		h, err := tx.Host(hostID)
@@ -67,7 +67,7 @@ func (s *Service) HostGroups(ctx context.Context, hostID int64) ([]Group, error)
 
 // HostSchedules lists the schedules that reach a host, directly or
 // through one of its groups.
-func (s *Service) HostSchedules(ctx context.Context, hostID int64) ([]Schedule, error) {
+func (s *Service) HostSchedules(ctx context.Context, hostID string) ([]Schedule, error) {
 	out := []Schedule{}
 	err := s.view(ctx, func(tx Tx) error {
 		h, err := tx.Host(hostID)
@@ -101,7 +101,7 @@ func reaches(sc Scope, h Host) bool {
 }
 
 // GroupScripts lists the scripts of a group.
-func (s *Service) GroupScripts(ctx context.Context, groupID int64) ([]Script, error) {
+func (s *Service) GroupScripts(ctx context.Context, groupID string) ([]Script, error) {
 	out := []Script{}
 	err := s.view(ctx, func(tx Tx) error {
 		g, err := tx.Group(groupID)
@@ -121,7 +121,7 @@ func (s *Service) GroupScripts(ctx context.Context, groupID int64) ([]Script, er
 }
 
 // GroupHosts lists the hosts in a group.
-func (s *Service) GroupHosts(ctx context.Context, groupID int64) ([]Host, error) {
+func (s *Service) GroupHosts(ctx context.Context, groupID string) ([]Host, error) {
 	out := []Host{}
 	err := s.view(ctx, func(tx Tx) error {
 		if _, err := tx.Group(groupID); err != nil {
@@ -139,7 +139,7 @@ func (s *Service) GroupHosts(ctx context.Context, groupID int64) ([]Host, error)
 }
 
 // GroupSchedules lists the schedules that name a group.
-func (s *Service) GroupSchedules(ctx context.Context, groupID int64) ([]Schedule, error) {
+func (s *Service) GroupSchedules(ctx context.Context, groupID string) ([]Schedule, error) {
 	out := []Schedule{}
 	err := s.view(ctx, func(tx Tx) error {
 		if _, err := tx.Group(groupID); err != nil {
@@ -157,7 +157,7 @@ func (s *Service) GroupSchedules(ctx context.Context, groupID int64) ([]Schedule
 }
 
 // ScriptGroups lists the groups that may run a script.
-func (s *Service) ScriptGroups(ctx context.Context, scriptID int64) ([]Group, error) {
+func (s *Service) ScriptGroups(ctx context.Context, scriptID string) ([]Group, error) {
 	out := []Group{}
 	err := s.view(ctx, func(tx Tx) error {
 		if _, err := tx.Script(scriptID); err != nil {
@@ -175,7 +175,7 @@ func (s *Service) ScriptGroups(ctx context.Context, scriptID int64) ([]Group, er
 }
 
 // ScriptHosts lists the hosts that may run a script through their groups.
-func (s *Service) ScriptHosts(ctx context.Context, scriptID int64) ([]Host, error) {
+func (s *Service) ScriptHosts(ctx context.Context, scriptID string) ([]Host, error) {
 	out := []Host{}
 	err := s.view(ctx, func(tx Tx) error {
 		if _, err := tx.Script(scriptID); err != nil {
@@ -185,7 +185,7 @@ func (s *Service) ScriptHosts(ctx context.Context, scriptID int64) ([]Host, erro
 		if err != nil {
 			return err
 		}
-		in := map[int64]bool{}
+		in := map[string]bool{}
 		for _, g := range gs {
 			in[g.ID] = contains(g.ScriptIDs, scriptID)
 		}
@@ -204,7 +204,7 @@ func (s *Service) ScriptHosts(ctx context.Context, scriptID int64) ([]Host, erro
 }
 
 // ScriptSchedules lists the schedules that run a script.
-func (s *Service) ScriptSchedules(ctx context.Context, scriptID int64) ([]Schedule, error) {
+func (s *Service) ScriptSchedules(ctx context.Context, scriptID string) ([]Schedule, error) {
 	out := []Schedule{}
 	err := s.view(ctx, func(tx Tx) error {
 		if _, err := tx.Script(scriptID); err != nil {
@@ -223,7 +223,7 @@ func (s *Service) ScriptSchedules(ctx context.Context, scriptID int64) ([]Schedu
 
 // ScheduleHosts lists the hosts a schedule reaches, directly or through
 // its groups.
-func (s *Service) ScheduleHosts(ctx context.Context, schedID int64) ([]Host, error) {
+func (s *Service) ScheduleHosts(ctx context.Context, schedID string) ([]Host, error) {
 	out := []Host{}
 	err := s.view(ctx, func(tx Tx) error {
 		sc, err := tx.Schedule(schedID)
@@ -242,7 +242,7 @@ func (s *Service) ScheduleHosts(ctx context.Context, schedID int64) ([]Host, err
 }
 
 // ScheduleGroups lists the groups a schedule names.
-func (s *Service) ScheduleGroups(ctx context.Context, schedID int64) ([]Group, error) {
+func (s *Service) ScheduleGroups(ctx context.Context, schedID string) ([]Group, error) {
 	out := []Group{}
 	err := s.view(ctx, func(tx Tx) error {
 		sc, err := tx.Schedule(schedID)
@@ -262,7 +262,7 @@ func (s *Service) ScheduleGroups(ctx context.Context, schedID int64) ([]Group, e
 }
 
 // ScheduleScript returns the script a schedule runs.
-func (s *Service) ScheduleScript(ctx context.Context, schedID int64) (Script, error) {
+func (s *Service) ScheduleScript(ctx context.Context, schedID string) (Script, error) {
 	var out Script
 	err := s.view(ctx, func(tx Tx) error {
 		sc, err := tx.Schedule(schedID)
@@ -278,7 +278,7 @@ func (s *Service) ScheduleScript(ctx context.Context, schedID int64) (Script, er
 // SearchResult is one hit of Search.
 type SearchResult struct {
 	Type string // host, group, script or schedule
-	ID   int64
+	ID   string
 	Name string
 }
 
@@ -301,7 +301,7 @@ func (s *Service) Search(ctx context.Context, query string) ([]SearchResult, err
 		}
 		return false
 	}
-	add := func(typ string, n int64, name string) bool {
+	add := func(typ string, n string, name string) bool {
 		out = append(out, SearchResult{Type: typ, ID: n, Name: name})
 		return len(out) < MaxSearchResults
 	}

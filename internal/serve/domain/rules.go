@@ -25,7 +25,7 @@ func checkRule(tx Tx, r *RegisterRule) error {
 	}
 	if _, err := tx.Group(r.GroupID); err != nil {
 		if isNotFound(err) {
-			return Invalidf("GroupID: no group with ID %d", r.GroupID)
+			return Invalidf("GroupID: no group with ID %s", r.GroupID)
 		}
 		return err
 	}
@@ -35,19 +35,19 @@ func checkRule(tx Tx, r *RegisterRule) error {
 	}
 	for _, o := range all {
 		if o.ID != r.ID && o.Name == r.Name {
-			return Invalidf("Name: a registration rule named %q already exists (ID %d)", r.Name, o.ID)
+			return Invalidf("Name: a registration rule named %q already exists (ID %s)", r.Name, o.ID)
 		}
 	}
 	return nil
 }
 
 func ruleDetails(r RegisterRule) map[string]string {
-	return map[string]string{"ID": id(r.ID), "Name": r.Name, "GroupID": id(r.GroupID)}
+	return map[string]string{"ID": r.ID, "Name": r.Name, "GroupID": r.GroupID}
 }
 
 // CreateRegisterRule adds a registration rule.
 func (s *Service) CreateRegisterRule(ctx context.Context, who string, r RegisterRule) (RegisterRule, error) {
-	r.ID = 0
+	r.ID = ""
 	err := s.Store.Update(ctx, func(tx Tx) error {
 		if err := checkRule(tx, &r); err != nil {
 			return err
@@ -61,7 +61,7 @@ func (s *Service) CreateRegisterRule(ctx context.Context, who string, r Register
 }
 
 // UpdateRegisterRule replaces a registration rule.
-func (s *Service) UpdateRegisterRule(ctx context.Context, who string, ruleID int64, e RegisterRule) (RegisterRule, error) {
+func (s *Service) UpdateRegisterRule(ctx context.Context, who string, ruleID string, e RegisterRule) (RegisterRule, error) {
 	r := e
 	r.ID = ruleID
 	err := s.Store.Update(ctx, func(tx Tx) error {
@@ -80,7 +80,7 @@ func (s *Service) UpdateRegisterRule(ctx context.Context, who string, ruleID int
 }
 
 // DeleteRegisterRule removes a registration rule.
-func (s *Service) DeleteRegisterRule(ctx context.Context, who string, ruleID int64) error {
+func (s *Service) DeleteRegisterRule(ctx context.Context, who string, ruleID string) error {
 	return s.Store.Update(ctx, func(tx Tx) error {
 		r, err := tx.RegisterRule(ruleID)
 		if err != nil {
@@ -94,7 +94,7 @@ func (s *Service) DeleteRegisterRule(ctx context.Context, who string, ruleID int
 }
 
 // RegisterRule returns one registration rule.
-func (s *Service) RegisterRule(ctx context.Context, ruleID int64) (RegisterRule, error) {
+func (s *Service) RegisterRule(ctx context.Context, ruleID string) (RegisterRule, error) {
 	var r RegisterRule
 	err := s.Store.View(ctx, func(tx Tx) error {
 		var err error
@@ -121,14 +121,14 @@ func sortRules(rules []RegisterRule) {
 		if c := cmp.Compare(a.Order, b.Order); c != 0 {
 			return c
 		}
-		return cmp.Compare(a.ID, b.ID)
+		return CompareIDs(a.ID, b.ID)
 	})
 }
 
 // MatchRule returns the group a host with props goes into: that of the
 // first rule (by Order, then ID) whose every clause matches, else def. A
 // property the client did not send matches as the empty string.
-func MatchRule(rules []RegisterRule, props map[string]string, def int64) int64 {
+func MatchRule(rules []RegisterRule, props map[string]string, def string) string {
 	rules = slices.Clone(rules)
 	sortRules(rules)
 	for _, r := range rules {

@@ -36,7 +36,7 @@ func checkSchedule(tx Tx, sc *Schedule) error {
 	}
 	if _, err := tx.Script(sc.ScriptID); err != nil {
 		if isNotFound(err) {
-			return Invalidf("ScriptID: no script with ID %d", sc.ScriptID)
+			return Invalidf("ScriptID: no script with ID %s", sc.ScriptID)
 		}
 		return err
 	}
@@ -56,19 +56,19 @@ func checkSchedule(tx Tx, sc *Schedule) error {
 	}
 	for _, o := range all {
 		if o.ID != sc.ID && o.Name == sc.Name {
-			return Invalidf("Name: a schedule named %q already exists (ID %d)", sc.Name, o.ID)
+			return Invalidf("Name: a schedule named %q already exists (ID %s)", sc.Name, o.ID)
 		}
 	}
 	return nil
 }
 
 func scheduleDetails(sc Schedule) map[string]string {
-	return map[string]string{"ID": id(sc.ID), "Name": sc.Name, "ScriptID": id(sc.ScriptID), "Pattern": sc.Pattern}
+	return map[string]string{"ID": sc.ID, "Name": sc.Name, "ScriptID": sc.ScriptID, "Pattern": sc.Pattern}
 }
 
 // CreateSchedule adds a schedule.
 func (s *Service) CreateSchedule(ctx context.Context, who string, sc Schedule) (Schedule, error) {
-	sc.ID = 0
+	sc.ID = ""
 	sc.LastRun = sc.LastRun.UTC()
 	err := s.Store.Update(ctx, func(tx Tx) error {
 		if err := checkSchedule(tx, &sc); err != nil {
@@ -85,7 +85,7 @@ func (s *Service) CreateSchedule(ctx context.Context, who string, sc Schedule) (
 // ScheduleEdit is a change to a schedule. ScriptID 0 keeps the script.
 type ScheduleEdit struct {
 	Name     string
-	ScriptID int64
+	ScriptID string
 	Scope    Scope
 	Pattern  string
 	// Enabled nil keeps the schedule's state.
@@ -93,7 +93,7 @@ type ScheduleEdit struct {
 }
 
 // UpdateSchedule changes a schedule.
-func (s *Service) UpdateSchedule(ctx context.Context, who string, schedID int64, e ScheduleEdit) (Schedule, error) {
+func (s *Service) UpdateSchedule(ctx context.Context, who string, schedID string, e ScheduleEdit) (Schedule, error) {
 	var sc Schedule
 	err := s.Store.Update(ctx, func(tx Tx) error {
 		var err error
@@ -104,7 +104,7 @@ func (s *Service) UpdateSchedule(ctx context.Context, who string, schedID int64,
 		if e.Enabled != nil {
 			sc.Enabled = *e.Enabled
 		}
-		if e.ScriptID != 0 {
+		if e.ScriptID != "" {
 			sc.ScriptID = e.ScriptID
 		}
 		if err := checkSchedule(tx, &sc); err != nil {
@@ -119,7 +119,7 @@ func (s *Service) UpdateSchedule(ctx context.Context, who string, schedID int64,
 }
 
 // DeleteSchedule removes a schedule.
-func (s *Service) DeleteSchedule(ctx context.Context, who string, schedID int64) error {
+func (s *Service) DeleteSchedule(ctx context.Context, who string, schedID string) error {
 	return s.Store.Update(ctx, func(tx Tx) error {
 		sc, err := tx.Schedule(schedID)
 		if err != nil {
@@ -133,7 +133,7 @@ func (s *Service) DeleteSchedule(ctx context.Context, who string, schedID int64)
 }
 
 // Schedule returns one schedule.
-func (s *Service) Schedule(ctx context.Context, schedID int64) (Schedule, error) {
+func (s *Service) Schedule(ctx context.Context, schedID string) (Schedule, error) {
 	var sc Schedule
 	err := s.Store.View(ctx, func(tx Tx) error {
 		var err error
@@ -155,7 +155,7 @@ func (s *Service) Schedules(ctx context.Context) ([]Schedule, error) {
 }
 
 // ScheduleReports lists the newest runs a schedule started, at most limit.
-func (s *Service) ScheduleReports(ctx context.Context, schedID int64, limit int) ([]Run, error) {
+func (s *Service) ScheduleReports(ctx context.Context, schedID string, limit int) ([]Run, error) {
 	var runs []Run
 	err := s.Store.View(ctx, func(tx Tx) error {
 		if _, err := tx.Schedule(schedID); err != nil {

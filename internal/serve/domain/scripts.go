@@ -45,19 +45,19 @@ func checkScript(tx Tx, sc *Script) error {
 	}
 	for _, o := range scripts {
 		if o.ID != sc.ID && o.Name == sc.Name {
-			return Invalidf("Name: a script named %q already exists (ID %d)", sc.Name, o.ID)
+			return Invalidf("Name: a script named %q already exists (ID %s)", sc.Name, o.ID)
 		}
 	}
 	return nil
 }
 
 func scriptDetails(sc Script) map[string]string {
-	return map[string]string{"ID": id(sc.ID), "Name": sc.Name}
+	return map[string]string{"ID": sc.ID, "Name": sc.Name}
 }
 
 // CreateScript adds a script.
 func (s *Service) CreateScript(ctx context.Context, who string, sc Script) (Script, error) {
-	sc.ID = 0
+	sc.ID = ""
 	err := s.Store.Update(ctx, func(tx Tx) error {
 		if err := checkScript(tx, &sc); err != nil {
 			return err
@@ -72,7 +72,7 @@ func (s *Service) CreateScript(ctx context.Context, who string, sc Script) (Scri
 
 // UpdateScript replaces a script's fields; a secret variable sent with an
 // empty value keeps its stored value, and a nil enabled keeps its state.
-func (s *Service) UpdateScript(ctx context.Context, who string, scriptID int64, e Script, enabled *bool) (Script, error) {
+func (s *Service) UpdateScript(ctx context.Context, who string, scriptID string, e Script, enabled *bool) (Script, error) {
 	var sc Script
 	err := s.Store.Update(ctx, func(tx Tx) error {
 		old, err := tx.Script(scriptID)
@@ -99,7 +99,7 @@ func (s *Service) UpdateScript(ctx context.Context, who string, scriptID int64, 
 
 // DeleteScript removes a script and takes it out of every group. It is
 // refused while a schedule runs it.
-func (s *Service) DeleteScript(ctx context.Context, who string, scriptID int64) error {
+func (s *Service) DeleteScript(ctx context.Context, who string, scriptID string) error {
 	return s.Store.Update(ctx, func(tx Tx) error {
 		sc, err := tx.Script(scriptID)
 		if err != nil {
@@ -138,7 +138,7 @@ func (s *Service) DeleteScript(ctx context.Context, who string, scriptID int64) 
 }
 
 // SetScriptGroups makes groupIDs the groups that may run the script.
-func (s *Service) SetScriptGroups(ctx context.Context, who string, scriptID int64, groupIDs []int64) error {
+func (s *Service) SetScriptGroups(ctx context.Context, who string, scriptID string, groupIDs []string) error {
 	return s.Store.Update(ctx, func(tx Tx) error {
 		sc, err := tx.Script(scriptID)
 		if err != nil {
@@ -175,7 +175,7 @@ func (s *Service) SetScriptGroups(ctx context.Context, who string, scriptID int6
 }
 
 // Script returns one script.
-func (s *Service) Script(ctx context.Context, scriptID int64) (Script, error) {
+func (s *Service) Script(ctx context.Context, scriptID string) (Script, error) {
 	var sc Script
 	err := s.Store.View(ctx, func(tx Tx) error {
 		var err error

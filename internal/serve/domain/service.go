@@ -7,7 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
+	"strings"
 	"time"
 )
 
@@ -99,12 +99,12 @@ func (s *Service) Bootstrap(ctx context.Context, adminPassword string, mustChang
 			if err := tx.PutGroup(&g); err != nil {
 				return err
 			}
-			if err := s.event(tx, "", EventGroupAdded, map[string]string{"ID": id(g.ID), "Name": g.Name}); err != nil {
+			if err := s.event(tx, "", EventGroupAdded, map[string]string{"ID": g.ID, "Name": g.Name}); err != nil {
 				return err
 			}
 			groups = append(groups, g)
 		}
-		if _, err := tx.Group(opts.Register.DefaultGroupID); opts.Register.DefaultGroupID == 0 || err != nil {
+		if _, err := tx.Group(opts.Register.DefaultGroupID); opts.Register.DefaultGroupID == "" || err != nil {
 			opts.Register.DefaultGroupID = groups[0].ID
 		}
 		if err := tx.PutOptions(opts); err != nil {
@@ -123,7 +123,7 @@ func (s *Service) Bootstrap(ctx context.Context, adminPassword string, mustChang
 			return err
 		}
 		createdAdmin = true
-		return s.event(tx, "", EventUserAdded, map[string]string{"ID": id(u.ID), "Username": u.Username, "Role": u.Role})
+		return s.event(tx, "", EventUserAdded, map[string]string{"ID": u.ID, "Username": u.Username, "Role": u.Role})
 	})
 	return createdAdmin, err
 }
@@ -141,20 +141,9 @@ func randomToken(n int) string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-func id(n int64) string { return strconv.FormatInt(n, 10) }
+func ids(ns []string) string { return strings.Join(ns, ",") }
 
-func ids(ns []int64) string {
-	b := make([]byte, 0, len(ns)*4)
-	for i, n := range ns {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = strconv.AppendInt(b, n, 10)
-	}
-	return string(b)
-}
-
-func contains(ns []int64, n int64) bool {
+func contains(ns []string, n string) bool {
 	for _, x := range ns {
 		if x == n {
 			return true
@@ -164,8 +153,8 @@ func contains(ns []int64, n int64) bool {
 }
 
 // dedupe returns ns without repeats, in first-seen order.
-func dedupe(ns []int64) []int64 {
-	out := make([]int64, 0, len(ns))
+func dedupe(ns []string) []string {
+	out := make([]string, 0, len(ns))
 	for _, n := range ns {
 		if !contains(out, n) {
 			out = append(out, n)
@@ -174,7 +163,7 @@ func dedupe(ns []int64) []int64 {
 	return out
 }
 
-func remove(ns []int64, n int64) []int64 {
+func remove(ns []string, n string) []string {
 	out := ns[:0:0]
 	for _, x := range ns {
 		if x != n {

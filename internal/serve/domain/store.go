@@ -40,53 +40,57 @@ type Store interface {
 	Close() error
 }
 
-// Tx reads and writes records inside one transaction. Put methods insert
-// when the record's ID is zero (assigning the next ID into it) and replace
-// otherwise; replacing an ID that does not exist is ErrNotFound. Lists are
-// ordered by ID. Writes through a Tx from View fail.
+// Tx reads and writes records inside one transaction. IDs are opaque
+// strings: those this server assigns are decimal numbers, imported 0.x ones
+// are kept as they were. Put methods insert when the record's ID is ""
+// (assigning the next free decimal ID into it) and otherwise write the
+// record under its ID, replacing any record there. Runs and events are
+// different: their IDs are always assigned by the store, and PutRun of an
+// ID that does not exist is ErrNotFound. Lists are ordered by CompareIDs.
+// Writes through a Tx from View fail.
 type Tx interface {
-	Host(id int64) (Host, error)
+	Host(id string) (Host, error)
 	Hosts() ([]Host, error)
 	HostByName(name string) (Host, error)
 	PutHost(h *Host) error
-	DeleteHost(id int64) error
+	DeleteHost(id string) error
 
 	// HostStatus is the last heartbeat result of a host, kept apart from
 	// the host so a sweep writes small records in one batch.
-	HostStatus(hostID int64) (HostStatus, error)
+	HostStatus(hostID string) (HostStatus, error)
 	HostStatuses() ([]HostStatus, error)
 	PutHostStatus(s HostStatus) error
 
-	Group(id int64) (Group, error)
+	Group(id string) (Group, error)
 	Groups() ([]Group, error)
 	PutGroup(g *Group) error
-	DeleteGroup(id int64) error
+	DeleteGroup(id string) error
 
-	Script(id int64) (Script, error)
+	Script(id string) (Script, error)
 	Scripts() ([]Script, error)
 	PutScript(s *Script) error
-	DeleteScript(id int64) error
+	DeleteScript(id string) error
 
-	Attachment(id int64) (Attachment, error)
+	Attachment(id string) (Attachment, error)
 	Attachments() ([]Attachment, error)
 	PutAttachment(a *Attachment) error
-	DeleteAttachment(id int64) error
+	DeleteAttachment(id string) error
 
-	Schedule(id int64) (Schedule, error)
+	Schedule(id string) (Schedule, error)
 	Schedules() ([]Schedule, error)
 	PutSchedule(s *Schedule) error
-	DeleteSchedule(id int64) error
+	DeleteSchedule(id string) error
 
-	RegisterRule(id int64) (RegisterRule, error)
+	RegisterRule(id string) (RegisterRule, error)
 	RegisterRules() ([]RegisterRule, error)
 	PutRegisterRule(r *RegisterRule) error
-	DeleteRegisterRule(id int64) error
+	DeleteRegisterRule(id string) error
 
-	User(id int64) (User, error)
+	User(id string) (User, error)
 	UserByName(username string) (User, error)
 	Users() ([]User, error)
 	PutUser(u *User) error
-	DeleteUser(id int64) error
+	DeleteUser(id string) error
 
 	// Sessions are keyed by the hash of their token.
 	Session(tokenHash string) (Session, error)
@@ -96,16 +100,17 @@ type Tx interface {
 	DeleteSessions(drop func(Session) bool) error
 
 	// Events is the audit log: appended, listed newest first, at most n
-	// (n <= 0 means all).
+	// (n <= 0 means all). AppendEvent assigns e.ID when it is "" and keeps
+	// it otherwise (imported events keep their 0.x IDs).
 	AppendEvent(e *Event) error
 	Events(n int) ([]Event, error)
 
 	// Runs is the run history.
-	Run(id int64) (Run, error)
+	Run(id string) (Run, error)
 	// Runs lists runs newest first that match f.
 	Runs(f RunFilter) ([]Run, error)
 	PutRun(r *Run) error
-	DeleteRun(id int64) error
+	DeleteRun(id string) error
 
 	Options() (Options, error)
 	PutOptions(o Options) error
@@ -113,12 +118,12 @@ type Tx interface {
 
 // RunFilter selects runs; zero fields match everything.
 type RunFilter struct {
-	HostID     int64
-	ScriptID   int64
-	ScheduleID int64
+	HostID     string
+	ScriptID   string
+	ScheduleID string
 	BatchID    string
-	// Before lists only runs with an ID lower than Before (paging).
-	Before int64
+	// Before lists only runs older than the run with this ID (paging).
+	Before string
 	// Limit caps the result; 0 means no limit.
 	Limit int
 }

@@ -44,11 +44,11 @@ func checkUser(tx Tx, u *User) error {
 }
 
 func userDetails(u User) map[string]string {
-	return map[string]string{"ID": id(u.ID), "Username": u.Username, "Role": u.Role}
+	return map[string]string{"ID": u.ID, "Username": u.Username, "Role": u.Role}
 }
 
 // admins counts the users who can log in as admin, other than except.
-func admins(tx Tx, except int64) (int, error) {
+func admins(tx Tx, except string) (int, error) {
 	us, err := tx.Users()
 	n := 0
 	for _, u := range us {
@@ -62,7 +62,7 @@ func admins(tx Tx, except int64) (int, error) {
 // CreateUser adds a user who can log in with password. An empty role
 // makes a viewer.
 func (s *Service) CreateUser(ctx context.Context, who string, u User, password string) (User, error) {
-	u.ID, u.APIKeyHash, u.CanLogIn, u.Created, u.LastLogin = 0, "", true, s.now(), time.Time{}
+	u.ID, u.APIKeyHash, u.CanLogIn, u.Created, u.LastLogin = "", "", true, s.now(), time.Time{}
 	if u.Role == "" {
 		u.Role = RoleViewer
 	}

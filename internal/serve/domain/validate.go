@@ -86,32 +86,32 @@ func checkAbsPath(field, p string) error {
 
 // exists checks that every ID in want names a record, using get; the
 // error names the field and the first missing ID.
-func exists(field, what string, want []int64, get func(int64) error) error {
+func exists(field, what string, want []string, get func(string) error) error {
 	for _, n := range want {
 		if err := get(n); err != nil {
 			if errors.Is(err, ErrNotFound) {
-				return Invalidf("%s: no %s with ID %d", field, what, n)
+				return Invalidf("%s: no %s with ID %s", field, what, n)
 			}
-			return fmt.Errorf("looking up %s %d: %w", what, n, err)
+			return fmt.Errorf("looking up %s %s: %w", what, n, err)
 		}
 	}
 	return nil
 }
 
-func groupsExist(tx Tx, field string, gids []int64) error {
-	return exists(field, "group", gids, func(n int64) error { _, err := tx.Group(n); return err })
+func groupsExist(tx Tx, field string, gids []string) error {
+	return exists(field, "group", gids, func(n string) error { _, err := tx.Group(n); return err })
 }
 
-func hostsExist(tx Tx, field string, hids []int64) error {
-	return exists(field, "host", hids, func(n int64) error { _, err := tx.Host(n); return err })
+func hostsExist(tx Tx, field string, hids []string) error {
+	return exists(field, "host", hids, func(n string) error { _, err := tx.Host(n); return err })
 }
 
-func scriptsExist(tx Tx, field string, sids []int64) error {
-	return exists(field, "script", sids, func(n int64) error { _, err := tx.Script(n); return err })
+func scriptsExist(tx Tx, field string, sids []string) error {
+	return exists(field, "script", sids, func(n string) error { _, err := tx.Script(n); return err })
 }
 
-func attachmentsExist(tx Tx, field string, aids []int64) error {
-	return exists(field, "attachment", aids, func(n int64) error { _, err := tx.Attachment(n); return err })
+func attachmentsExist(tx Tx, field string, aids []string) error {
+	return exists(field, "attachment", aids, func(n string) error { _, err := tx.Attachment(n); return err })
 }
 
 // names lists up to a few names for a message, then "and N more".

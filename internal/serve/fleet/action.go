@@ -21,16 +21,16 @@ const (
 
 // ActionRequest is the body of PUT /api/action/sync, plus who asks.
 type ActionRequest struct {
-	HostID    int64
+	HostID    string
 	Action    string
-	ScriptID  int64 // for ActionRunScript
+	ScriptID  string // for ActionRunScript
 	StartedBy string
 }
 
 // RunScriptResult is the data of a run_script action, in the shape otto
 // 0.x answered: existing API users parse these names.
 type RunScriptResult struct {
-	ScriptID int64
+	ScriptID string
 	Duration time.Duration
 	// Environment is the merged environment the script ran with, secret
 	// values empty (as domain.Environment.Masked leaves them).
@@ -40,7 +40,7 @@ type RunScriptResult struct {
 	// ...); it is "" when the client answered, even if the script failed.
 	RunError string
 	// RunID is the run's record in the history (otto's addition).
-	RunID int64
+	RunID string
 }
 
 // Action performs one action on one host and waits for it, for PUT
@@ -91,7 +91,7 @@ func (s *Service) Action(ctx context.Context, req ActionRequest) (any, error) {
 
 func (s *Service) runScriptAction(ctx context.Context, req ActionRequest) (RunScriptResult, error) {
 	res := RunScriptResult{ScriptID: req.ScriptID}
-	runs, err := s.StartRuns(ctx, RunRequest{ScriptID: req.ScriptID, HostIDs: []int64{req.HostID}, StartedBy: req.StartedBy})
+	runs, err := s.StartRuns(ctx, RunRequest{ScriptID: req.ScriptID, HostIDs: []string{req.HostID}, StartedBy: req.StartedBy})
 	if err != nil {
 		return res, err
 	}
@@ -114,7 +114,7 @@ func (s *Service) runScriptAction(ctx context.Context, req ActionRequest) (RunSc
 		if h, err = tx.Host(req.HostID); err != nil {
 			return err
 		}
-		plan.groups = make(map[int64]domain.Group)
+		plan.groups = make(map[string]domain.Group)
 		for _, id := range h.GroupIDs {
 			if g, err := tx.Group(id); err == nil {
 				plan.groups[id] = g

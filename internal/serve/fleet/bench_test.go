@@ -59,7 +59,7 @@ func benchEnv(b *testing.B) (*env, domain.Group) {
 		for _, c := range clients {
 			addr, port := c.Addr()
 			h := domain.Host{Name: fmt.Sprintf("bench-%d", port), Address: addr, Port: port, PSK: c.PSK(),
-				Enabled: true, GroupIDs: []int64{g.ID}, LastPSKRotate: time.Now()}
+				Enabled: true, GroupIDs: []string{g.ID}, LastPSKRotate: time.Now()}
 			if err := tx.PutHost(&h); err != nil {
 				return err
 			}
@@ -115,7 +115,7 @@ func BenchmarkRunTrue1000(b *testing.B) {
 	e, g := benchEnv(b)
 	s := e.addScript("exit 0")
 	run := func() {
-		runs, err := e.svc.StartRuns(e.ctx, RunRequest{ScriptID: s.ID, GroupIDs: []int64{g.ID}, StartedBy: "bench"})
+		runs, err := e.svc.StartRuns(e.ctx, RunRequest{ScriptID: s.ID, GroupIDs: []string{g.ID}, StartedBy: "bench"})
 		if err != nil || len(runs) != benchHosts {
 			b.Fatalf("StartRuns = %d runs, %v", len(runs), err)
 		}

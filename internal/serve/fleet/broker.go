@@ -87,25 +87,25 @@ const liveOutputMax = 16 << 20
 type broker struct {
 	// load reads a stored run, for result updates queued without their
 	// output; nil keeps every output in the queue.
-	load func(id int64) (domain.Run, error)
+	load func(id string) (domain.Run, error)
 
 	liveMax int64 // liveOutputMax, or less in tests
 
 	mu        sync.Mutex
 	live      int64 // bytes of output the active runs keep (activeRun.live)
-	active    map[int64]*activeRun
-	batches   map[string]map[int64]*activeRun
-	runSubs   map[int64]map[*subscriber]struct{}
+	active    map[string]*activeRun
+	batches   map[string]map[string]*activeRun
+	runSubs   map[string]map[*subscriber]struct{}
 	batchSubs map[string]map[*subscriber]struct{}
 }
 
-func newBroker(load func(id int64) (domain.Run, error)) *broker {
+func newBroker(load func(id string) (domain.Run, error)) *broker {
 	return &broker{
 		load:      load,
 		liveMax:   liveOutputMax,
-		active:    make(map[int64]*activeRun),
-		batches:   make(map[string]map[int64]*activeRun),
-		runSubs:   make(map[int64]map[*subscriber]struct{}),
+		active:    make(map[string]*activeRun),
+		batches:   make(map[string]map[string]*activeRun),
+		runSubs:   make(map[string]map[*subscriber]struct{}),
 		batchSubs: make(map[string]map[*subscriber]struct{}),
 	}
 }
@@ -118,7 +118,7 @@ func (b *broker) add(runs []*activeRun) {
 		b.active[ar.run.ID] = ar
 		m := b.batches[ar.run.BatchID]
 		if m == nil {
-			m = make(map[int64]*activeRun)
+			m = make(map[string]*activeRun)
 			b.batches[ar.run.BatchID] = m
 		}
 		m[ar.run.ID] = ar
@@ -126,7 +126,7 @@ func (b *broker) add(runs []*activeRun) {
 }
 
 // get returns the active run id.
-func (b *broker) get(id int64) *activeRun {
+func (b *broker) get(id string) *activeRun {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.active[id]
@@ -140,7 +140,7 @@ func (b *broker) snapshot(ar *activeRun) domain.Run {
 }
 
 // current returns active run id as it is now.
-func (b *broker) current(id int64) (domain.Run, bool) {
+func (b *broker) current(id string) (domain.Run, bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	ar := b.active[id]
@@ -231,7 +231,7 @@ func (b *broker) publishResult(u RunUpdate, stored bool) {
 
 // subscribe follows run id if it is active; it returns the run's current
 // state and the subscription, or ok false when the run is not active.
-func (b *broker) subscribe(id int64) (domain.Run, *Subscription, bool) {
+func (b *broker) subscribe(id string) (domain.Run, *Subscription, bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	ar := b.active[id]
@@ -289,14 +289,14 @@ func (b *broker) unsubscribe(s *subscriber) {
 // from a goroutine of its own, so that publishing never blocks.
 type subscriber struct {
 	b       *broker
-	runID   int64
+	runID   string
 	batchID string
 
 	mu        sync.Mutex
 	queue     []*queued
-	outputs   map[int64]*queued // the queued output update of each run
-	remaining int               // runs whose result is still to come
-	wake      chan struct{}     // buffered 1: "queue changed"
+	outputs   map[string]*queued // the queued output update of each run
+	remaining int                // runs whose result is still to come
+	wake      chan struct{}      // buffered 1: "queue changed"
 	quit      chan struct{}
 	closeOnce sync.Once
 
@@ -306,7 +306,7 @@ type subscriber struct {
 func newSubscriber(b *broker, runs int) *subscriber {
 	s := &subscriber{
 		b:         b,
-		outputs:   make(map[int64]*queued),
+		outputs:   make(map[string]*queued),
 		remaining: runs,
 		wake:      make(chan struct{}, 1),
 		quit:      make(chan struct{}),

@@ -3,6 +3,7 @@ package fleet
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -17,9 +18,9 @@ func TestBroker_SlowSubscriber(t *testing.T) {
 	b := newBroker(nil)
 	ctx, cancel := context.WithCancelCause(context.Background())
 	defer cancel(nil)
-	ar := &activeRun{run: domain.Run{ID: 1, BatchID: "b", State: domain.RunPending}, ctx: ctx, cancel: cancel, done: make(chan struct{})}
+	ar := &activeRun{run: domain.Run{ID: "1", BatchID: "b", State: domain.RunPending}, ctx: ctx, cancel: cancel, done: make(chan struct{})}
 	b.add([]*activeRun{ar})
-	_, sub, ok := b.subscribe(1)
+	_, sub, ok := b.subscribe("1")
 	if !ok {
 		t.Fatal("subscribe to an active run failed")
 	}
@@ -93,16 +94,16 @@ func TestBroker_SlowSubscriber(t *testing.T) {
 // lagging reader's queue without it, and goes out with the stored record.
 func TestBroker_QueuedResultReadBack(t *testing.T) {
 	big := strings.Repeat("x", queuedOutputMax+1)
-	stored := domain.Run{ID: 3, BatchID: "q", State: domain.RunDone, Stdout: big}
-	b := newBroker(func(id int64) (domain.Run, error) {
+	stored := domain.Run{ID: "3", BatchID: "q", State: domain.RunDone, Stdout: big}
+	b := newBroker(func(id string) (domain.Run, error) {
 		if id != stored.ID {
-			t.Errorf("load(%d), want %d", id, stored.ID)
+			t.Errorf("load(%s), want %s", id, stored.ID)
 		}
 		return stored, nil
 	})
 	ctx, cancel := context.WithCancelCause(context.Background())
 	defer cancel(nil)
-	ar := &activeRun{run: domain.Run{ID: 3, BatchID: "q", State: domain.RunRunning}, ctx: ctx, cancel: cancel, done: make(chan struct{})}
+	ar := &activeRun{run: domain.Run{ID: "3", BatchID: "q", State: domain.RunRunning}, ctx: ctx, cancel: cancel, done: make(chan struct{})}
 	b.add([]*activeRun{ar})
 	_, sub := b.subscribeBatch("q")
 	defer sub.Close()
@@ -129,7 +130,7 @@ func TestBroker_LiveOutputBudget(t *testing.T) {
 	for i := range runs {
 		ctx, cancel := context.WithCancelCause(context.Background())
 		defer cancel(nil)
-		runs[i] = &activeRun{run: domain.Run{ID: int64(i + 1), BatchID: "l", State: domain.RunRunning}, ctx: ctx, cancel: cancel, done: make(chan struct{})}
+		runs[i] = &activeRun{run: domain.Run{ID: strconv.Itoa(i + 1), BatchID: "l", State: domain.RunRunning}, ctx: ctx, cancel: cancel, done: make(chan struct{})}
 	}
 	b.add(runs)
 	first, second := runs[0], runs[1]
@@ -162,9 +163,9 @@ func TestBroker_CloseEarly(t *testing.T) {
 	b := newBroker(nil)
 	ctx, cancel := context.WithCancelCause(context.Background())
 	defer cancel(nil)
-	ar := &activeRun{run: domain.Run{ID: 7, BatchID: "x"}, ctx: ctx, cancel: cancel, done: make(chan struct{})}
+	ar := &activeRun{run: domain.Run{ID: "7", BatchID: "x"}, ctx: ctx, cancel: cancel, done: make(chan struct{})}
 	b.add([]*activeRun{ar})
-	_, sub, _ := b.subscribe(7)
+	_, sub, _ := b.subscribe("7")
 	sub.Close()
 	sub.Close()
 	for range sub.C {
@@ -183,7 +184,7 @@ func TestSubscribeBatch_Unknown(t *testing.T) {
 	if _, _, err := e.svc.SubscribeBatch(e.ctx, "nope"); err == nil {
 		t.Error("SubscribeBatch of an unknown batch succeeded")
 	}
-	if _, _, err := e.svc.Subscribe(e.ctx, 404); err == nil {
+	if _, _, err := e.svc.Subscribe(e.ctx, "404"); err == nil {
 		t.Error("Subscribe to an unknown run succeeded")
 	}
 }

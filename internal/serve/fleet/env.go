@@ -17,9 +17,9 @@ import (
 //
 // h.PSK must be the key the run is sent with (OTTO_HOST_PSK, when the
 // options allow it).
-func (s *Service) runEnv(o domain.Options, script domain.Script, groups map[int64]domain.Group, h domain.Host) domain.Environment {
+func (s *Service) runEnv(o domain.Options, script domain.Script, groups map[string]domain.Group, h domain.Host) domain.Environment {
 	o.General.ServerURL = s.url(o)
-	h.GroupIDs = slices.Compact(slices.Sorted(slices.Values(h.GroupIDs)))
+	h.GroupIDs = slices.Compact(slices.SortedFunc(slices.Values(h.GroupIDs), domain.CompareIDs))
 	var hostGroups []domain.Group
 	for _, id := range h.GroupIDs {
 		if g, ok := groups[id]; ok {

@@ -11,11 +11,12 @@ import (
 func v(key, value string) domain.Variable { return domain.Variable{Key: key, Value: value} }
 
 func TestRunEnv(t *testing.T) {
-	groups := map[int64]domain.Group{
-		1: {ID: 1, Environment: domain.Environment{v("G", "group1"), v("ONE", "1")}},
-		2: {ID: 2, Environment: domain.Environment{v("G", "group2"), v("TWO", "2")}},
+	// Group "10" comes after group "9" in ID order (not bytewise).
+	groups := map[string]domain.Group{
+		"9":  {ID: "9", Environment: domain.Environment{v("G", "group1"), v("ONE", "1")}},
+		"10": {ID: "10", Environment: domain.Environment{v("G", "group2"), v("TWO", "2")}},
 	}
-	host := domain.Host{Address: "127.1.2.3", Port: 12444, GroupIDs: []int64{2, 1}}
+	host := domain.Host{Address: "127.1.2.3", Port: 12444, GroupIDs: []string{"10", "9"}}
 	implicit := map[string]string{
 		domain.EnvServerURL: "https://otto:8443", domain.EnvServerVersion: "1.0",
 		domain.EnvHostAddress: "127.1.2.3", domain.EnvHostPort: "12444",
@@ -101,7 +102,7 @@ func TestRun_Environment(t *testing.T) {
 	g1 := e.addGroup("g1", v("LEVEL", "g1"))
 	g2 := e.addGroup("g2", v("LEVEL", "g2"), v("G2", "yes"))
 	h := e.addHost(c, func(h *domain.Host) {
-		h.GroupIDs = []int64{g2.ID, g1.ID}
+		h.GroupIDs = []string{g2.ID, g1.ID}
 		h.Environment = domain.Environment{v("HOST", "yes")}
 	})
 	s := e.addScript("env LEVEL\nenv "+domain.EnvHostPSK, func(s *domain.Script) { s.Environment = domain.Environment{v("LEVEL", "script")} })

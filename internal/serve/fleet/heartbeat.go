@@ -84,7 +84,7 @@ func (s *Service) Sweep(ctx context.Context) (SweepResult, error) {
 // Heartbeat contacts one host now (enabled or not), stores and returns its
 // status, and rotates its PSK if that is due. A host that cannot be
 // reached is not an error: the status says so, with the reason in Error.
-func (s *Service) Heartbeat(ctx context.Context, hostID int64) (domain.HostStatus, error) {
+func (s *Service) Heartbeat(ctx context.Context, hostID string) (domain.HostStatus, error) {
 	var (
 		opts domain.Options
 		h    domain.Host
@@ -99,7 +99,7 @@ func (s *Service) Heartbeat(ctx context.Context, hostID int64) (domain.HostStatu
 		return err
 	})
 	if err != nil {
-		return domain.HostStatus{}, fmt.Errorf("fleet: heartbeat of host %d: %w", hostID, err)
+		return domain.HostStatus{}, fmt.Errorf("fleet: heartbeat of host %s: %w", hostID, err)
 	}
 	d := s.dialer(opts.Network)
 	st, hbErr := s.heartbeatHost(ctx, d, &h)
@@ -113,7 +113,7 @@ func (s *Service) Heartbeat(ctx context.Context, hostID int64) (domain.HostStatu
 		return err
 	})
 	if err != nil {
-		return st, fmt.Errorf("fleet: storing status of host %d: %w", hostID, err)
+		return st, fmt.Errorf("fleet: storing status of host %s: %w", hostID, err)
 	}
 	if hbErr == nil && rotationDue(opts, h, s.now()) {
 		if unlock, ok := s.locks.tryLock(h.ID); ok {

@@ -3,6 +3,7 @@ package fleet
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -54,7 +55,7 @@ func TestHeartbeat_WrongPSK(t *testing.T) {
 
 func TestHeartbeat_Unknown(t *testing.T) {
 	e := newEnv(t)
-	if _, err := e.svc.Heartbeat(e.ctx, 42); err == nil {
+	if _, err := e.svc.Heartbeat(e.ctx, "42"); err == nil {
 		t.Fatal("Heartbeat of an unknown host succeeded")
 	}
 }
@@ -92,14 +93,17 @@ func TestSweep(t *testing.T) {
 		t.Errorf("status of the silent host = %+v, want a timeout", st)
 	}
 	if off.Heartbeats() != 0 {
-		t.Errorf("the disabled host %d got %d heartbeats", hOff.ID, off.Heartbeats())
+		t.Errorf("the disabled host %s got %d heartbeats", hOff.ID, off.Heartbeats())
 	}
 }
 
 // onlyOdd is a Leader owning the hosts with odd IDs.
 type onlyOdd struct{}
 
-func (onlyOdd) Owns(id int64) bool { return id%2 == 1 }
+func (onlyOdd) Owns(id string) bool {
+	n, err := strconv.Atoi(id)
+	return err == nil && n%2 == 1
+}
 
 func TestSweep_Leader(t *testing.T) {
 	e := newEnv(t)

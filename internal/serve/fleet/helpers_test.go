@@ -146,21 +146,21 @@ func (e *env) addHost(c *wiretest.Client, mods ...func(*domain.Host)) domain.Hos
 	return h
 }
 
-func (e *env) host(id int64) domain.Host {
+func (e *env) host(id string) domain.Host {
 	e.t.Helper()
 	var h domain.Host
 	e.view(func(tx domain.Tx) (err error) { h, err = tx.Host(id); return err })
 	return h
 }
 
-func (e *env) status(id int64) domain.HostStatus {
+func (e *env) status(id string) domain.HostStatus {
 	e.t.Helper()
 	var st domain.HostStatus
 	e.view(func(tx domain.Tx) (err error) { st, err = tx.HostStatus(id); return err })
 	return st
 }
 
-func (e *env) run(id int64) domain.Run {
+func (e *env) run(id string) domain.Run {
 	e.t.Helper()
 	var r domain.Run
 	e.view(func(tx domain.Tx) (err error) { r, err = tx.Run(id); return err })
@@ -200,13 +200,13 @@ func (e *env) startRun(script domain.Script, hosts ...domain.Host) []domain.Run 
 	return runs
 }
 
-func (e *env) wait(id int64) domain.Run {
+func (e *env) wait(id string) domain.Run {
 	e.t.Helper()
 	ctx, cancel := context.WithTimeout(e.ctx, 20*time.Second)
 	defer cancel()
 	r, err := e.svc.Wait(ctx, id)
 	if err != nil {
-		e.t.Fatalf("Wait(%d): %v", id, err)
+		e.t.Fatalf("Wait(%s): %v", id, err)
 	}
 	return r
 }

@@ -16,7 +16,7 @@ const historyPage = 1000
 // or running as failed: that process stopped or crashed during them, and
 // nobody will ever record their result.
 func (s *Service) recoverRuns(ctx context.Context) error {
-	var stale []int64
+	var stale []string
 	err := s.store.View(ctx, func(tx domain.Tx) error {
 		return eachRun(tx, func(r domain.Run) bool {
 			if r.State == domain.RunPending || r.State == domain.RunRunning {
@@ -69,7 +69,7 @@ func (s *Service) Prune(ctx context.Context) (int, error) {
 		return 0, nil
 	}
 	cutoff := s.now().Add(-time.Duration(days) * 24 * time.Hour)
-	var drop []int64
+	var drop []string
 	err = s.store.View(ctx, func(tx domain.Tx) error {
 		n := 0
 		return eachRun(tx, func(r domain.Run) bool {
@@ -108,7 +108,7 @@ func (s *Service) Prune(ctx context.Context) (int, error) {
 // eachRun calls fn with every run summary, newest first, a page at a time,
 // until fn returns false.
 func eachRun(tx domain.Tx, fn func(domain.Run) bool) error {
-	var before int64
+	var before string
 	for {
 		page, err := tx.Runs(domain.RunFilter{Before: before, Limit: historyPage})
 		if err != nil {

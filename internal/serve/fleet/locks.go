@@ -24,7 +24,7 @@ import (
 // not serialized against it.
 type hostLocks struct {
 	mu    sync.Mutex
-	locks map[int64]*hostLock
+	locks map[string]*hostLock
 }
 
 type hostLock struct {
@@ -34,9 +34,9 @@ type hostLock struct {
 	changed chan struct{} // closed, and replaced, when the lock is released
 }
 
-func (l *hostLocks) get(id int64) *hostLock {
+func (l *hostLocks) get(id string) *hostLock {
 	if l.locks == nil {
-		l.locks = make(map[int64]*hostLock)
+		l.locks = make(map[string]*hostLock)
 	}
 	h := l.locks[id]
 	if h == nil {
@@ -48,7 +48,7 @@ func (l *hostLocks) get(id int64) *hostLock {
 }
 
 // put drops a reference; l.mu must be held.
-func (l *hostLocks) put(id int64, h *hostLock) {
+func (l *hostLocks) put(id string, h *hostLock) {
 	h.refs--
 	if h.refs == 0 {
 		delete(l.locks, id)
@@ -57,7 +57,7 @@ func (l *hostLocks) put(id int64, h *hostLock) {
 
 // acquire waits until the lock can be taken (shared or exclusive) or ctx
 // ends, and returns the function that releases it.
-func (l *hostLocks) acquire(ctx context.Context, id int64, exclusive bool) (unlock func(), err error) {
+func (l *hostLocks) acquire(ctx context.Context, id string, exclusive bool) (unlock func(), err error) {
 	l.mu.Lock()
 	h := l.get(id)
 	for {
@@ -84,7 +84,7 @@ func (l *hostLocks) acquire(ctx context.Context, id int64, exclusive bool) (unlo
 	}
 }
 
-func (l *hostLocks) release(id int64, h *hostLock, exclusive bool) {
+func (l *hostLocks) release(id string, h *hostLock, exclusive bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if exclusive {
@@ -98,18 +98,18 @@ func (l *hostLocks) release(id int64, h *hostLock, exclusive bool) {
 }
 
 // rlock takes host id's lock shared (heartbeats, runs, actions).
-func (l *hostLocks) rlock(ctx context.Context, id int64) (func(), error) {
+func (l *hostLocks) rlock(ctx context.Context, id string) (func(), error) {
 	return l.acquire(ctx, id, false)
 }
 
 // lock takes host id's lock exclusively (PSK rotation).
-func (l *hostLocks) lock(ctx context.Context, id int64) (func(), error) {
+func (l *hostLocks) lock(ctx context.Context, id string) (func(), error) {
 	return l.acquire(ctx, id, true)
 }
 
 // tryLock takes host id's lock exclusively if nothing holds it, and
 // reports whether it did.
-func (l *hostLocks) tryLock(id int64) (func(), bool) {
+func (l *hostLocks) tryLock(id string) (func(), bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	h := l.get(id)

@@ -11,12 +11,12 @@ func TestHostLocks(t *testing.T) {
 	var l hostLocks
 	ctx := context.Background()
 
-	r1, _ := l.rlock(ctx, 1)
-	r2, _ := l.rlock(ctx, 1)
-	if _, ok := l.tryLock(1); ok {
+	r1, _ := l.rlock(ctx, "1")
+	r2, _ := l.rlock(ctx, "1")
+	if _, ok := l.tryLock("1"); ok {
 		t.Fatal("tryLock succeeded while readers hold the lock")
 	}
-	if unlock, ok := l.tryLock(2); !ok {
+	if unlock, ok := l.tryLock("2"); !ok {
 		t.Fatal("tryLock of another host failed")
 	} else {
 		unlock()
@@ -26,7 +26,7 @@ func TestHostLocks(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		unlock, err := l.lock(ctx, 1)
+		unlock, err := l.lock(ctx, "1")
 		if err != nil {
 			t.Error(err)
 			return
@@ -37,7 +37,7 @@ func TestHostLocks(t *testing.T) {
 	time.Sleep(20 * time.Millisecond)
 	// A waiting writer does not hold up new readers.
 	tctx, cancel := context.WithTimeout(ctx, time.Second)
-	r3, err := l.rlock(tctx, 1)
+	r3, err := l.rlock(tctx, "1")
 	cancel()
 	if err != nil {
 		t.Fatalf("rlock while a writer waits: %v", err)
@@ -53,10 +53,10 @@ func TestHostLocks(t *testing.T) {
 		t.Fatal("writer never got the lock")
 	}
 
-	w, _ := l.lock(ctx, 1)
+	w, _ := l.lock(ctx, "1")
 	tctx, cancel = context.WithTimeout(ctx, 20*time.Millisecond)
 	defer cancel()
-	if _, err := l.rlock(tctx, 1); err == nil {
+	if _, err := l.rlock(tctx, "1"); err == nil {
 		t.Fatal("rlock succeeded under a writer")
 	}
 	w()

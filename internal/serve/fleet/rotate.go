@@ -51,7 +51,7 @@ func rotationDue(o domain.Options, h domain.Host, now time.Time) bool {
 // heartbeatWithKeys). When that cannot be told, RotatePSK returns
 // ErrRotationUnconfirmed and the next contact settles it, so the host is
 // never stranded.
-func (s *Service) RotatePSK(ctx context.Context, hostID int64) (string, error) {
+func (s *Service) RotatePSK(ctx context.Context, hostID string) (string, error) {
 	unlock, err := s.locks.lock(ctx, hostID)
 	if err != nil {
 		return "", err
@@ -71,7 +71,7 @@ func (s *Service) RotatePSK(ctx context.Context, hostID int64) (string, error) {
 		return err
 	})
 	if err != nil {
-		return "", fmt.Errorf("fleet: rotating the psk of host %d: %w", hostID, err)
+		return "", fmt.Errorf("fleet: rotating the psk of host %s: %w", hostID, err)
 	}
 	return s.rotate(ctx, s.dialer(opts.Network), h)
 }
@@ -106,7 +106,7 @@ func (s *Service) rotate(ctx context.Context, d Dialer, h domain.Host) (string, 
 		return nil
 	})
 	if err != nil {
-		return "", fmt.Errorf("fleet: storing the pending psk of host %d: %w", h.ID, err)
+		return "", fmt.Errorf("fleet: storing the pending psk of host %s: %w", h.ID, err)
 	}
 
 	res, err := d.Trigger(ctx, target(h, h.PSK), wire.MessageTriggerAction{Action: wire.ActionUpdatePSK, NewPSK: psk})

@@ -183,7 +183,7 @@ func TestSweep_RotatesWhenDue(t *testing.T) {
 	}{{hDue, due, true}, {hFresh, fresh, false}, {hHand, handAdded, true}} {
 		got := e.host(tc.h.ID)
 		if (got.PSK != testPSK) != tc.rotated || got.PSK != tc.c.PSK() || got.RotateOnContact {
-			t.Errorf("host %d: PSK changed %v, want %v; matches client %v; RotateOnContact %v",
+			t.Errorf("host %s: PSK changed %v, want %v; matches client %v; RotateOnContact %v",
 				tc.h.ID, got.PSK != testPSK, tc.rotated, got.PSK == tc.c.PSK(), got.RotateOnContact)
 		}
 	}
@@ -256,7 +256,7 @@ func TestRotationDue(t *testing.T) {
 }
 
 // pastGrace makes the pending PSK of host id older than pendingGrace.
-func (e *env) pastGrace(id int64) {
+func (e *env) pastGrace(id string) {
 	e.t.Helper()
 	e.update(func(tx domain.Tx) error {
 		cur, err := tx.Host(id)

@@ -1,7 +1,6 @@
 package fleet
 
 import (
-	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -23,14 +22,14 @@ import (
 
 // RunRequest asks for a script to run on hosts.
 type RunRequest struct {
-	ScriptID int64
+	ScriptID string
 	// HostIDs and the members of GroupIDs are the targets; a host named
 	// twice runs once, and disabled hosts are skipped.
-	HostIDs  []int64
-	GroupIDs []int64
+	HostIDs  []string
+	GroupIDs []string
 	// StartedBy is who asked: a username, "schedule:<id>" or "register".
 	StartedBy  string
-	ScheduleID int64
+	ScheduleID string
 }
 
 // Why a run ended without the client's result.
@@ -51,14 +50,14 @@ const attachmentBudget = 256 << 20
 // runJob is one host's run of a batch.
 type runJob struct {
 	ar     *activeRun
-	hostID int64
+	hostID string
 }
 
 // batchPlan is what every run of a batch shares.
 type batchPlan struct {
 	opts        domain.Options
 	script      domain.Script
-	groups      map[int64]domain.Group
+	groups      map[string]domain.Group
 	attachments []domain.Attachment
 	jobs        []runJob
 }
@@ -103,7 +102,7 @@ func (s *Service) StartRuns(ctx context.Context, req RunRequest) ([]domain.Run, 
 		}
 		plan.opts = withDefaults(o)
 		if plan.script, err = tx.Script(req.ScriptID); err != nil {
-			return fmt.Errorf("fleet: script %d: %w", req.ScriptID, err)
+			return fmt.Errorf("fleet: script %s: %w", req.ScriptID, err)
 		}
 		if !plan.script.Enabled {
 			return fmt.Errorf("%w: %q", ErrScriptDisabled, plan.script.Name)
@@ -111,7 +110,7 @@ func (s *Service) StartRuns(ctx context.Context, req RunRequest) ([]domain.Run, 
 		for _, id := range plan.script.AttachmentIDs {
 			a, err := tx.Attachment(id)
 			if err != nil {
-				return fmt.Errorf("fleet: attachment %d of script %q: %w", id, plan.script.Name, err)
+				return fmt.Errorf("fleet: attachment %s of script %q: %w", id, plan.script.Name, err)
 			}
 			plan.attachments = append(plan.attachments, a)
 		}
@@ -119,7 +118,7 @@ func (s *Service) StartRuns(ctx context.Context, req RunRequest) ([]domain.Run, 
 		if err != nil {
 			return err
 		}
-		plan.groups = make(map[int64]domain.Group, len(groups))
+		plan.groups = make(map[string]domain.Group, len(groups))
 		for _, g := range groups {
 			plan.groups[g.ID] = g
 		}
@@ -156,7 +155,7 @@ func (s *Service) StartRuns(ctx context.Context, req RunRequest) ([]domain.Run, 
 			}
 		}
 		return tx.AppendEvent(&domain.Event{Time: now, Type: domain.EventScriptRun, User: req.StartedBy,
-			Details: map[string]string{"ScriptID": strconv.FormatInt(plan.script.ID, 10), "ScriptName": plan.script.Name,
+			Details: map[string]string{"ScriptID": plan.script.ID, "ScriptName": plan.script.Name,
 				"BatchID": batchID, "Hosts": strconv.Itoa(len(runs))}})
 	})
 	if err != nil {
@@ -180,16 +179,16 @@ func (s *Service) StartRuns(ctx context.Context, req RunRequest) ([]domain.Run, 
 }
 
 // resolveTargets returns the enabled hosts of req, each once, in ID order.
-func resolveTargets(tx domain.Tx, req RunRequest, groups map[int64]domain.Group) ([]domain.Host, error) {
+func resolveTargets(tx domain.Tx, req RunRequest, groups map[string]domain.Group) ([]domain.Host, error) {
 	for _, id := range req.GroupIDs {
 		if _, ok := groups[id]; !ok {
-			return nil, fmt.Errorf("fleet: group %d: %w", id, domain.ErrNotFound)
+			return nil, fmt.Errorf("fleet: group %s: %w", id, domain.ErrNotFound)
 		}
 	}
-	want := make(map[int64]bool)
+	want := make(map[string]bool)
 	for _, id := range req.HostIDs {
 		if _, err := tx.Host(id); err != nil {
-			return nil, fmt.Errorf("fleet: host %d: %w", id, err)
+			return nil, fmt.Errorf("fleet: host %s: %w", id, err)
 		}
 		want[id] = true
 	}
@@ -204,14 +203,14 @@ func resolveTargets(tx domain.Tx, req RunRequest, groups map[int64]domain.Group)
 			h, _ := tx.Host(id)
 			all = append(all, h)
 		}
-		slices.SortFunc(all, func(a, b domain.Host) int { return cmp.Compare(a.ID, b.ID) })
+		slices.SortFunc(all, func(a, b domain.Host) int { return domain.CompareIDs(a.ID, b.ID) })
 	}
 	var out []domain.Host
 	for _, h := range all {
 		if !h.Enabled {
 			continue
 		}
-		if want[h.ID] || slices.ContainsFunc(req.GroupIDs, func(g int64) bool { return slices.Contains(h.GroupIDs, g) }) {
+		if want[h.ID] || slices.ContainsFunc(req.GroupIDs, func(g string) bool { return slices.Contains(h.GroupIDs, g) }) {
 			out = append(out, h)
 		}
 	}
@@ -310,7 +309,7 @@ func (s *Service) runOne(d Dialer, plan batchPlan, files []wire.File, j runJob) 
 	})
 	if err != nil {
 		unlock()
-		s.finish(ar, plan.opts, nil, fmt.Errorf("host %d: %w", j.hostID, err))
+		s.finish(ar, plan.opts, nil, fmt.Errorf("host %s: %w", j.hostID, err))
 		return
 	}
 
@@ -392,7 +391,7 @@ func (s *Service) afterRun(d Dialer, action string, h domain.Host) error {
 // trigger sends an action to host id under its shared lock, settling a
 // pending PSK first, and fails if the client reports a failure in
 // ExecError.
-func (s *Service) trigger(ctx context.Context, d Dialer, id int64, msg wire.MessageTriggerAction) error {
+func (s *Service) trigger(ctx context.Context, d Dialer, id string, msg wire.MessageTriggerAction) error {
 	unlock, err := s.locks.rlock(ctx, id)
 	if err != nil {
 		return err
@@ -583,7 +582,7 @@ func (s *Service) flushRuns(batch []runRecord) {
 
 // Cancel stops run id: a pending run does not start, a running one is
 // sent CancelAction and ends as canceled with the output it had.
-func (s *Service) Cancel(id int64) error {
+func (s *Service) Cancel(id string) error {
 	ar := s.broker.get(id)
 	if ar != nil {
 		switch s.broker.snapshot(ar).State {
@@ -592,7 +591,7 @@ func (s *Service) Cancel(id int64) error {
 		}
 	}
 	if ar == nil {
-		return fmt.Errorf("%w: run %d", ErrRunNotActive, id)
+		return fmt.Errorf("%w: run %s", ErrRunNotActive, id)
 	}
 	ar.cancel(errUserCanceled)
 	// A run no worker has picked up yet may wait long for one: end it
@@ -616,7 +615,7 @@ func (s *Service) Cancel(id int64) error {
 // Live returns run id as it is now, with its output so far, if it is
 // pending or running in this server; ok is false for any other run, whose
 // stored record is the whole truth.
-func (s *Service) Live(id int64) (r domain.Run, ok bool) {
+func (s *Service) Live(id string) (r domain.Run, ok bool) {
 	ar := s.broker.get(id)
 	if ar == nil {
 		return domain.Run{}, false
@@ -626,7 +625,7 @@ func (s *Service) Live(id int64) (r domain.Run, ok bool) {
 
 // Wait waits for run id to end and returns its record. For a run that
 // already ended it returns the stored record at once.
-func (s *Service) Wait(ctx context.Context, id int64) (domain.Run, error) {
+func (s *Service) Wait(ctx context.Context, id string) (domain.Run, error) {
 	ar, err := s.wait(ctx, id)
 	if err != nil || ar == nil {
 		return s.storedRun(ctx, id)
@@ -636,7 +635,7 @@ func (s *Service) Wait(ctx context.Context, id int64) (domain.Run, error) {
 
 // wait waits for the active run id; it returns nil if the run is not
 // active.
-func (s *Service) wait(ctx context.Context, id int64) (*activeRun, error) {
+func (s *Service) wait(ctx context.Context, id string) (*activeRun, error) {
 	ar := s.broker.get(id)
 	if ar == nil {
 		return nil, nil
@@ -649,7 +648,7 @@ func (s *Service) wait(ctx context.Context, id int64) (*activeRun, error) {
 	}
 }
 
-func (s *Service) storedRun(ctx context.Context, id int64) (domain.Run, error) {
+func (s *Service) storedRun(ctx context.Context, id string) (domain.Run, error) {
 	if err := ctx.Err(); err != nil {
 		return domain.Run{}, err
 	}
@@ -660,7 +659,7 @@ func (s *Service) storedRun(ctx context.Context, id int64) (domain.Run, error) {
 		return err
 	})
 	if err != nil {
-		return r, fmt.Errorf("fleet: run %d: %w", id, err)
+		return r, fmt.Errorf("fleet: run %s: %w", id, err)
 	}
 	return r, nil
 }
@@ -669,7 +668,7 @@ func (s *Service) storedRun(ctx context.Context, id int64) (domain.Run, error) {
 // Subscription whose channel delivers its changes until its result. For a
 // run that already ended, the channel is closed at once and the returned
 // run is the stored record.
-func (s *Service) Subscribe(ctx context.Context, id int64) (domain.Run, *Subscription, error) {
+func (s *Service) Subscribe(ctx context.Context, id string) (domain.Run, *Subscription, error) {
 	if r, sub, ok := s.broker.subscribe(id); ok {
 		return r, sub, nil
 	}
@@ -688,7 +687,7 @@ func (s *Service) Subscribe(ctx context.Context, id int64) (domain.Run, *Subscri
 // changes until the last result.
 func (s *Service) SubscribeBatch(ctx context.Context, id string) ([]domain.Run, *Subscription, error) {
 	live, sub := s.broker.subscribeBatch(id)
-	isLive := make(map[int64]bool, len(live))
+	isLive := make(map[string]bool, len(live))
 	for _, r := range live {
 		isLive[r.ID] = true
 	}
@@ -718,7 +717,7 @@ func (s *Service) SubscribeBatch(ctx context.Context, id string) ([]domain.Run, 
 		sub.Close()
 		return nil, nil, fmt.Errorf("fleet: batch %s: %w", id, domain.ErrNotFound)
 	}
-	slices.SortFunc(runs, func(a, b domain.Run) int { return cmp.Compare(a.ID, b.ID) })
+	slices.SortFunc(runs, func(a, b domain.Run) int { return domain.CompareIDs(a.ID, b.ID) })
 	return runs, sub, nil
 }
 
@@ -728,7 +727,7 @@ func (s *Service) SubscribeBatch(ctx context.Context, id string) ([]domain.Run, 
 func (s *Service) WireScript(ctx context.Context, sc domain.Script, h domain.Host) (wire.Script, error) {
 	var (
 		opts   domain.Options
-		groups = map[int64]domain.Group{}
+		groups = map[string]domain.Group{}
 		atts   []domain.Attachment
 	)
 	err := s.store.View(ctx, func(tx domain.Tx) error {
@@ -740,14 +739,14 @@ func (s *Service) WireScript(ctx context.Context, sc domain.Script, h domain.Hos
 		for _, id := range h.GroupIDs {
 			g, err := tx.Group(id)
 			if err != nil {
-				return fmt.Errorf("group %d: %w", id, err)
+				return fmt.Errorf("group %s: %w", id, err)
 			}
 			groups[id] = g
 		}
 		for _, id := range sc.AttachmentIDs {
 			a, err := tx.Attachment(id)
 			if err != nil {
-				return fmt.Errorf("attachment %d: %w", id, err)
+				return fmt.Errorf("attachment %s: %w", id, err)
 			}
 			atts = append(atts, a)
 		}
@@ -764,7 +763,7 @@ func (s *Service) WireScript(ctx context.Context, sc domain.Script, h domain.Hos
 }
 
 // wireScript builds the wire form of sc for h with files already loaded.
-func (s *Service) wireScript(o domain.Options, sc domain.Script, groups map[int64]domain.Group, h domain.Host, files []wire.File) wire.Script {
+func (s *Service) wireScript(o domain.Options, sc domain.Script, groups map[string]domain.Group, h domain.Host, files []wire.File) wire.Script {
 	if files == nil {
 		files = []wire.File{}
 	}

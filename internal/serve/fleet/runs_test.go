@@ -21,7 +21,7 @@ func TestRun_LiveOutput(t *testing.T) {
 	s := e.addScript("out one\nsleep 30ms\nerr two\nsleep 30ms\nout three\nexit 3")
 
 	runs := e.startRun(s, h)
-	if len(runs) != 1 || runs[0].State != domain.RunPending || runs[0].ID == 0 || runs[0].BatchID == "" {
+	if len(runs) != 1 || runs[0].State != domain.RunPending || runs[0].ID == "" || runs[0].BatchID == "" {
 		t.Fatalf("StartRuns = %+v, want one pending run with an ID and a batch", runs)
 	}
 	snap, sub, err := e.svc.Subscribe(e.ctx, runs[0].ID)
@@ -118,7 +118,7 @@ func TestRun_CancelPending(t *testing.T) {
 	}
 	for _, r := range runs {
 		if got := e.wait(r.ID); got.State != domain.RunCanceled {
-			t.Errorf("run %d = %+v, want canceled", r.ID, got)
+			t.Errorf("run %s = %+v, want canceled", r.ID, got)
 		}
 	}
 }
@@ -129,21 +129,21 @@ func TestRun_GroupWithHostsDown(t *testing.T) {
 	e := newEnv(t)
 	g := e.addGroup("fleet")
 	other := e.addGroup("other")
-	var down []int64
+	var down []string
 	for i := range 20 {
 		c := e.client(wiretest.Config{})
-		h := e.addHost(c, func(h *domain.Host) { h.GroupIDs = []int64{g.ID} })
+		h := e.addHost(c, func(h *domain.Host) { h.GroupIDs = []string{g.ID} })
 		if i%7 == 3 {
 			c.Stop()
 			down = append(down, h.ID)
 		}
 	}
-	e.addHost(e.client(wiretest.Config{}), func(h *domain.Host) { h.GroupIDs = []int64{other.ID} })
-	e.addHost(e.client(wiretest.Config{}), func(h *domain.Host) { h.GroupIDs = []int64{g.ID}; h.Enabled = false })
+	e.addHost(e.client(wiretest.Config{}), func(h *domain.Host) { h.GroupIDs = []string{other.ID} })
+	e.addHost(e.client(wiretest.Config{}), func(h *domain.Host) { h.GroupIDs = []string{g.ID}; h.Enabled = false })
 	s := e.addScript("out hello\nsleep 20ms")
 
 	start := time.Now()
-	runs, err := e.svc.StartRuns(e.ctx, RunRequest{ScriptID: s.ID, GroupIDs: []int64{g.ID}, StartedBy: "tester"})
+	runs, err := e.svc.StartRuns(e.ctx, RunRequest{ScriptID: s.ID, GroupIDs: []string{g.ID}, StartedBy: "tester"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +154,7 @@ func TestRun_GroupWithHostsDown(t *testing.T) {
 	if err != nil || len(snaps) != 20 {
 		t.Fatalf("SubscribeBatch = %d runs, %v", len(snaps), err)
 	}
-	results := map[int64]domain.Run{}
+	results := map[string]domain.Run{}
 	for _, r := range snaps {
 		if r.State != domain.RunPending && r.State != domain.RunRunning {
 			results[r.HostID] = r // ended before SubscribeBatch
@@ -175,7 +175,7 @@ func TestRun_GroupWithHostsDown(t *testing.T) {
 	ok, failed := 0, 0
 	for hostID, r := range results {
 		if r.BatchID != runs[0].BatchID {
-			t.Errorf("run %d has batch %q", r.ID, r.BatchID)
+			t.Errorf("run %s has batch %q", r.ID, r.BatchID)
 		}
 		switch {
 		case slices.Contains(down, hostID):
@@ -199,7 +199,7 @@ func TestRun_GroupWithHostsDown(t *testing.T) {
 	})
 	for _, r := range stored {
 		if r.State == domain.RunPending || r.State == domain.RunRunning {
-			t.Errorf("stored run %d is still %s", r.ID, r.State)
+			t.Errorf("stored run %s is still %s", r.ID, r.State)
 		}
 	}
 }
@@ -215,11 +215,11 @@ func TestStartRuns_Refusals(t *testing.T) {
 		req  RunRequest
 		want error
 	}{
-		{"disabled script", RunRequest{ScriptID: disabled.ID, HostIDs: []int64{h.ID}}, ErrScriptDisabled},
-		{"unknown script", RunRequest{ScriptID: 999, HostIDs: []int64{h.ID}}, domain.ErrNotFound},
-		{"unknown host", RunRequest{ScriptID: s.ID, HostIDs: []int64{999}}, domain.ErrNotFound},
-		{"unknown group", RunRequest{ScriptID: s.ID, GroupIDs: []int64{999}}, domain.ErrNotFound},
-		{"only a disabled host", RunRequest{ScriptID: s.ID, HostIDs: []int64{off.ID}}, ErrNoTargets},
+		{"disabled script", RunRequest{ScriptID: disabled.ID, HostIDs: []string{h.ID}}, ErrScriptDisabled},
+		{"unknown script", RunRequest{ScriptID: "999", HostIDs: []string{h.ID}}, domain.ErrNotFound},
+		{"unknown host", RunRequest{ScriptID: s.ID, HostIDs: []string{"999"}}, domain.ErrNotFound},
+		{"unknown group", RunRequest{ScriptID: s.ID, GroupIDs: []string{"999"}}, domain.ErrNotFound},
+		{"only a disabled host", RunRequest{ScriptID: s.ID, HostIDs: []string{off.ID}}, ErrNoTargets},
 		{"nothing", RunRequest{ScriptID: s.ID}, ErrNoTargets},
 	} {
 		if _, err := e.svc.StartRuns(e.ctx, tc.req); !errors.Is(err, tc.want) {
@@ -229,10 +229,10 @@ func TestStartRuns_Refusals(t *testing.T) {
 	// Named twice, directly and through a group: one run.
 	g := e.addGroup("g")
 	e.update(func(tx domain.Tx) error {
-		h.GroupIDs = []int64{g.ID}
+		h.GroupIDs = []string{g.ID}
 		return tx.PutHost(&h)
 	})
-	runs, err := e.svc.StartRuns(e.ctx, RunRequest{ScriptID: s.ID, HostIDs: []int64{h.ID, h.ID}, GroupIDs: []int64{g.ID}})
+	runs, err := e.svc.StartRuns(e.ctx, RunRequest{ScriptID: s.ID, HostIDs: []string{h.ID, h.ID}, GroupIDs: []string{g.ID}})
 	if err != nil || len(runs) != 1 {
 		t.Errorf("StartRuns naming a host twice = %d runs, %v; want 1", len(runs), err)
 	}
@@ -315,7 +315,7 @@ func TestRun_Attachments(t *testing.T) {
 	a := domain.Attachment{Name: "conf", Path: "/etc/app.conf", Owner: domain.RunAs{UID: 10, GID: 20}, Mode: 0o4750, BlobKey: "blob1", Size: 9}
 	e.update(func(tx domain.Tx) error { return tx.PutAttachment(&a) })
 	s := e.addScript("exit 0", func(s *domain.Script) {
-		s.AttachmentIDs = []int64{a.ID}
+		s.AttachmentIDs = []string{a.ID}
 		s.RunAs = domain.RunAs{UID: 1000, GID: 1000}
 		s.WorkingDirectory = "/tmp"
 	})
@@ -416,7 +416,7 @@ func TestClose_StopsRuns(t *testing.T) {
 	if got := e.run(run.ID); got.State != domain.RunFailed || got.Error != "server stopped during the run" || got.Stdout != "started\n" {
 		t.Errorf("run after Close = %+v, want failed: server stopped, with its output", got)
 	}
-	if _, err := e.svc.StartRuns(e.ctx, RunRequest{ScriptID: 1, HostIDs: []int64{h.ID}}); !errors.Is(err, ErrClosed) {
+	if _, err := e.svc.StartRuns(e.ctx, RunRequest{ScriptID: "1", HostIDs: []string{h.ID}}); !errors.Is(err, ErrClosed) {
 		t.Errorf("StartRuns after Close = %v, want ErrClosed", err)
 	}
 }
@@ -424,7 +424,7 @@ func TestClose_StopsRuns(t *testing.T) {
 func TestPrune(t *testing.T) {
 	e := newEnv(t, func(o *domain.Options) { o.Runs.HistoryMax = 3; o.Runs.HistoryDays = 10 })
 	old := time.Now().Add(-20 * 24 * time.Hour)
-	var ids []int64
+	var ids []string
 	e.update(func(tx domain.Tx) error {
 		for i := range 6 {
 			r := domain.Run{State: domain.RunDone, Started: time.Now()}

@@ -31,14 +31,14 @@ var (
 // host; servers sharing one database will divide the hosts through leases
 // held there, each answering Owns from its current leases.
 type Leader interface {
-	Owns(hostID int64) bool
+	Owns(hostID string) bool
 }
 
 // AllHosts is the Leader of a server that works alone.
 type AllHosts struct{}
 
 // Owns reports true: a lone server owns every host.
-func (AllHosts) Owns(int64) bool { return true }
+func (AllHosts) Owns(string) bool { return true }
 
 // Config holds what a Service is made with.
 type Config struct {
@@ -111,7 +111,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
-	s.broker = newBroker(func(id int64) (domain.Run, error) { return s.storedRun(context.Background(), id) })
+	s.broker = newBroker(func(id string) (domain.Run, error) { return s.storedRun(context.Background(), id) })
 	if s.now == nil {
 		s.now = time.Now
 	}

@@ -136,7 +136,7 @@ func (e *env) addZeroXHost(z *zeroX, mods ...func(*domain.Host)) domain.Host {
 
 // reachable fails the test unless host id answers a heartbeat with the
 // PSK the server holds, and that is the one z holds.
-func (e *env) reachable(z *zeroX, id int64, after string) {
+func (e *env) reachable(z *zeroX, id, after string) {
 	e.t.Helper()
 	st, err := e.svc.Heartbeat(e.ctx, id)
 	if err != nil || !st.IsReachable {

@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -17,14 +18,14 @@ var benchTime = time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
 
 // benchHost is a host as registration creates them: a name, an address,
 // a PSK, a group and a little environment.
-func benchHost(i int, groupID int64) domain.Host {
+func benchHost(i int, groupID string) domain.Host {
 	return domain.Host{
 		Name:          fmt.Sprintf("host%05d.example.com", i),
 		Address:       fmt.Sprintf("127.%d.%d.%d", i>>16&255, i>>8&255, i&255),
 		Port:          12444,
 		PSK:           fmt.Sprintf("%044d", i),
 		LastPSKRotate: benchTime,
-		GroupIDs:      []int64{groupID},
+		GroupIDs:      []string{groupID},
 		Environment:   domain.Environment{{Key: "DATACENTER", Value: "fra1"}, {Key: "ROLE", Value: "web"}},
 		Enabled:       true,
 		Created:       benchTime,
@@ -52,7 +53,7 @@ func reportCPU(b *testing.B) func() {
 func withHosts(b *testing.B, n int) *store.Store {
 	s := storetest.Open(b)
 	err := s.Update(context.Background(), func(tx domain.Tx) error {
-		var groups []int64
+		var groups []string
 		for i := range 10 {
 			g := domain.Group{Name: fmt.Sprint("group", i)}
 			if err := tx.PutGroup(&g); err != nil {
@@ -137,9 +138,9 @@ func BenchmarkPutHostStatus1000Batch(b *testing.B) {
 	defer reportCPU(b)()
 	for b.Loop() {
 		err := s.Update(context.Background(), func(tx domain.Tx) error {
-			for id := range int64(1000) {
+			for id := range 1000 {
 				err := tx.PutHostStatus(domain.HostStatus{
-					HostID: id + 1, Address: "127.0.0.1", IsReachable: true,
+					HostID: strconv.Itoa(id + 1), Address: "127.0.0.1", IsReachable: true,
 					LastAttempt: benchTime, LastReply: benchTime, Version: "2.0.0", Properties: props,
 				})
 				if err != nil {
@@ -160,7 +161,7 @@ func BenchmarkPutHost(b *testing.B) {
 	i := 0
 	defer reportCPU(b)()
 	for b.Loop() {
-		h := benchHost(i, 1)
+		h := benchHost(i, "1")
 		i++
 		if err := s.Update(context.Background(), func(tx domain.Tx) error { return tx.PutHost(&h) }); err != nil {
 			b.Fatal(err)
@@ -176,8 +177,8 @@ func BenchmarkRuns10k(b *testing.B) {
 	err := s.Update(context.Background(), func(tx domain.Tx) error {
 		for i := range 10000 {
 			r := domain.Run{
-				BatchID: fmt.Sprint("batch", i/100), ScriptID: int64(i%20 + 1), ScriptName: "deploy",
-				HostID: int64(i%1000 + 1), HostName: fmt.Sprintf("host%05d.example.com", i%1000),
+				BatchID: fmt.Sprint("batch", i/100), ScriptID: strconv.Itoa(i%20 + 1), ScriptName: "deploy",
+				HostID: strconv.Itoa(i%1000 + 1), HostName: fmt.Sprintf("host%05d.example.com", i%1000),
 				StartedBy: "admin", State: domain.RunDone, Started: benchTime, Finished: benchTime,
 				Duration: time.Second, Success: true, Stdout: out, Stderr: out,
 			}
@@ -197,7 +198,7 @@ func BenchmarkRuns10k(b *testing.B) {
 	}{
 		{"all", domain.RunFilter{}, 10000},
 		{"page", domain.RunFilter{Limit: 50}, 50},
-		{"host", domain.RunFilter{HostID: 7}, 10},
+		{"host", domain.RunFilter{HostID: "7"}, 10},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			defer reportCPU(b)()

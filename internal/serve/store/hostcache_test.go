@@ -37,8 +37,8 @@ func TestHostCache(t *testing.T) {
 		return out
 	}
 	update(func(tx domain.Tx) error { return tx.PutGroup(&group) })
-	a := domain.Host{Name: "a", GroupIDs: []int64{group.ID}}
-	b := domain.Host{Name: "b", GroupIDs: []int64{group.ID}}
+	a := domain.Host{Name: "a", GroupIDs: []string{group.ID}}
+	b := domain.Host{Name: "b", GroupIDs: []string{group.ID}}
 	update(func(tx domain.Tx) error { return tx.PutHost(&a) })
 	if got := names(); len(got) != 1 || got[0] != "a" {
 		t.Fatalf("Hosts() = %v, want [a]", got)
@@ -60,7 +60,7 @@ func TestHostCache(t *testing.T) {
 	// A write to another bucket keeps the cache; a failed write changes nothing.
 	update(func(tx domain.Tx) error { return tx.PutGroup(&domain.Group{Name: "h"}) })
 	_ = s.Update(ctx, func(tx domain.Tx) error {
-		c := domain.Host{Name: "c", GroupIDs: []int64{group.ID}}
+		c := domain.Host{Name: "c", GroupIDs: []string{group.ID}}
 		if err := tx.PutHost(&c); err != nil {
 			return err
 		}
@@ -73,7 +73,7 @@ func TestHostCache(t *testing.T) {
 	err := s.View(ctx, func(tx domain.Tx) error {
 		hs, err := tx.Hosts()
 		hs[0].Name = "changed"
-		hs[0].GroupIDs[0] = 999
+		hs[0].GroupIDs[0] = "999"
 		return err
 	})
 	if err != nil {

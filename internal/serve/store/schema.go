@@ -7,24 +7,24 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// Buckets. Record buckets are keyed by 8-byte big-endian IDs unless noted.
+// Buckets. Record buckets are keyed by idKey(ID) unless noted.
 var (
 	metaBucket        = []byte("meta") // the store's own keys, see below
 	hostsBucket       = []byte("hosts")
-	hostNamesBucket   = []byte("hosts_by_name") // index: nameKey(Name, ID) -> nil
-	hostStatusBucket  = []byte("host_status")   // keyed by HostID
+	hostNamesBucket   = []byte("hosts_by_name") // index: nameKey(Name, idKey(ID)) -> nil
+	hostStatusBucket  = []byte("host_status")   // keyed by idKey(HostID)
 	groupsBucket      = []byte("groups")
 	scriptsBucket     = []byte("scripts")
 	attachmentsBucket = []byte("attachments")
 	schedulesBucket   = []byte("schedules")
 	rulesBucket       = []byte("register_rules")
 	usersBucket       = []byte("users")
-	userNamesBucket   = []byte("users_by_name") // index: nameKey(Username, ID) -> nil
+	userNamesBucket   = []byte("users_by_name") // index: nameKey(Username, idKey(ID)) -> nil
 	sessionsBucket    = []byte("sessions")      // keyed by TokenHash
-	eventsBucket      = []byte("events")
-	runsBucket        = []byte("runs")       // summaries, without output
-	runOutputBucket   = []byte("run_output") // keyed by run ID, see encodeOutput
-	optionsBucket     = []byte("options")    // one key, optionsKey
+	eventsBucket      = []byte("events")        // keyed by seqKey
+	runsBucket        = []byte("runs")          // keyed by seqKey; summaries, without output
+	runOutputBucket   = []byte("run_output")    // keyed as runs, see encodeOutput
+	optionsBucket     = []byte("options")       // one key, optionsKey
 )
 
 var (
@@ -50,6 +50,8 @@ var migrations = []func(*bolt.Tx) error{
 		}
 		return nil
 	},
+	// 1 -> 2: string IDs (otto 0.x's are kept on import).
+	migrateStringIDs,
 }
 
 // migrate runs the steps the database has not seen yet, all in one

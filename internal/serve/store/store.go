@@ -7,17 +7,23 @@
 //	otto.db        the bbolt file: every record, one bucket per entity
 //	attachments/   one file per blob, named by its key
 //
-// Records are JSON, keyed by their ID as 8 big-endian bytes, so a cursor
-// walks them in ID order; IDs come from the bucket's sequence and are not
-// reused. Host and user names have index buckets. A run's output is kept
-// apart from its summary, as raw bytes, so listing runs reads only the
-// summaries: Tx.Runs returns runs without Stdout and Stderr, Tx.Run returns
-// them whole. The bucket layout has a version, migrated forward by Open.
+// Records are JSON, keyed by their ID encoded so that a cursor walks them
+// in the order of domain.CompareIDs (see idKey). IDs the store assigns come
+// from the bucket's sequence, and a record put with a decimal ID of its own
+// raises the sequence past it, so no ID is assigned twice, even after its
+// record is deleted. Runs and events are keyed by a sequence number
+// instead, in the order they were added; a run's ID is its number. Host
+// and user names have index buckets. A run's output is kept apart from its
+// summary, as raw bytes, so listing runs reads only the summaries: Tx.Runs
+// returns runs without Stdout and Stderr, Tx.Run returns them whole. The
+// bucket layout has a version, migrated forward by Open; a database of a
+// newer schema than this binary knows is refused.
 //
 // Beyond what domain.Tx says: DeleteHost also deletes the host's status,
 // and PutHostStatus of a host that does not exist is ErrNotFound
 // (storetest.Conformance holds every backend to both); HostByName and
-// UserByName match names exactly, the lowest ID winning if names repeat.
+// UserByName match names exactly, the first in list order winning if names
+// repeat; an ID is at most 255 bytes, and a put with a longer one fails.
 //
 // Only one process may open a data directory: the file lock bbolt takes is
 // waited for at most Options.Timeout, after which Open fails with
@@ -145,7 +151,7 @@ func (s *Store) View(ctx context.Context, fn func(domain.Tx) error) error {
 
 // Update runs fn in a read-write transaction and commits it with one fsync
 // if fn returns nil. Writers run one at a time. If the transaction does not
-// commit, IDs it assigned to inserted records are reset to zero, so the
+// commit, IDs it assigned to inserted records are reset to "", so the
 // caller can retry with the same values.
 func (s *Store) Update(ctx context.Context, fn func(domain.Tx) error) error {
 	if err := ctx.Err(); err != nil {
@@ -162,7 +168,7 @@ func (s *Store) Update(ctx context.Context, fn func(domain.Tx) error) error {
 	})
 	if err != nil {
 		for _, id := range t.assigned {
-			*id = 0
+			*id = ""
 		}
 	}
 	s.maybeDropMapped(t.outputBytes >= dropPagesMin)

@@ -73,7 +73,7 @@ func TestCrashKeepsAcknowledged(t *testing.T) {
 		t.Skip("starts child processes")
 	}
 	dir := t.TempDir()
-	var acked []int64
+	var acked []string
 	for range 3 {
 		acked = append(acked, killWriter(t, dir, 200)...)
 	}
@@ -103,7 +103,7 @@ func TestCrashKeepsAcknowledged(t *testing.T) {
 
 // killWriter starts crashChild on dir, kills it once it acknowledged n
 // hosts, and returns the IDs it acknowledged.
-func killWriter(t *testing.T, dir string, n int) []int64 {
+func killWriter(t *testing.T, dir string, n int) []string {
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), crashChildEnv+"="+dir)
 	cmd.Stderr = os.Stderr
@@ -114,12 +114,12 @@ func killWriter(t *testing.T, dir string, n int) []int64 {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	var acked []int64
+	var acked []string
 	lines := bufio.NewScanner(out)
 	for lines.Scan() {
-		id, err := strconv.ParseInt(lines.Text(), 10, 64)
-		if err != nil {
-			t.Errorf("child printed %q", lines.Text())
+		id := lines.Text()
+		if _, err := strconv.ParseUint(id, 10, 64); err != nil {
+			t.Errorf("child printed %q", id)
 			continue
 		}
 		if acked = append(acked, id); len(acked) == n {
@@ -207,7 +207,7 @@ func hostCount(t *testing.T, s domain.Store) int {
 		hosts, err := tx.Hosts()
 		for i, h := range hosts {
 			if h.Name != fmt.Sprint("host", i) {
-				return fmt.Errorf("host %d is %q, want host%d", h.ID, h.Name, i)
+				return fmt.Errorf("host %s is %q, want host%d", h.ID, h.Name, i)
 			}
 		}
 		n = len(hosts)
@@ -256,7 +256,7 @@ func TestOpenNewerSchema(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = store.Open(dir, store.Options{})
-	want := fmt.Sprintf("store: %s has schema 3, this otto knows up to 1; upgrade otto", path)
+	want := fmt.Sprintf("store: %s has schema 3, this otto knows up to 2; upgrade otto", path)
 	if err == nil || err.Error() != want {
 		t.Errorf("Open: %v\nwant: %s", err, want)
 	}
@@ -327,36 +327,88 @@ func TestOpenRemovesTempBlobs(t *testing.T) {
 }
 
 // TestFailedUpdateResetsIDs checks that a record inserted by an Update
-// that did not commit gets its zero ID back, so retrying inserts it.
+// that did not commit gets its empty ID back, so retrying inserts it, and
+// that IDs the caller gave stay.
 func TestFailedUpdateResetsIDs(t *testing.T) {
 	s := storetest.Open(t)
 	h := domain.Host{Name: "h"}
 	e := domain.Event{Type: "e"}
+	r := domain.Run{HostID: "1"}
+	imported := domain.Event{ID: "VVVanl4_U0as", Type: "e"}
 	errBoom := errors.New("boom")
 	err := s.Update(t.Context(), func(tx domain.Tx) error {
-		return errors.Join(tx.PutHost(&h), tx.AppendEvent(&e), errBoom)
+		return errors.Join(tx.PutHost(&h), tx.AppendEvent(&e), tx.PutRun(&r), tx.AppendEvent(&imported), errBoom)
 	})
 	if !errors.Is(err, errBoom) {
 		t.Fatal(err)
 	}
-	if h.ID != 0 || e.ID != 0 {
-		t.Fatalf("after a failed Update: host ID %d, event ID %d; want 0", h.ID, e.ID)
+	if h.ID != "" || e.ID != "" || r.ID != "" || imported.ID != "VVVanl4_U0as" {
+		t.Fatalf("after a failed Update: host ID %q, event IDs %q and %q, run ID %q; want \"\", \"\", VVVanl4_U0as, \"\"",
+			h.ID, e.ID, imported.ID, r.ID)
 	}
 	err = s.Update(t.Context(), func(tx domain.Tx) error { return tx.PutHost(&h) })
-	if err != nil || h.ID == 0 {
-		t.Fatalf("retry: %v, ID %d", err, h.ID)
+	if err != nil || h.ID == "" {
+		t.Fatalf("retry: %v, ID %q", err, h.ID)
 	}
 }
 
 func TestNotFoundNamesTheRecord(t *testing.T) {
 	s := storetest.Open(t)
+	for _, tc := range []struct {
+		get  func(tx domain.Tx) error
+		want string
+	}{
+		{func(tx domain.Tx) error { _, err := tx.Host("7"); return err }, "store: host 7: not found"},
+		{func(tx domain.Tx) error { _, err := tx.Host("VVVanl4_U0as"); return err }, `store: host "VVVanl4_U0as": not found`},
+		{func(tx domain.Tx) error { _, err := tx.Run("7"); return err }, "store: run 7: not found"},
+		{func(tx domain.Tx) error { _, err := tx.Run("07"); return err }, `store: run "07": not found`},
+	} {
+		if err := s.View(t.Context(), tc.get); err == nil || err.Error() != tc.want {
+			t.Errorf("got %v, want %q", err, tc.want)
+		}
+	}
+}
+
+// TestLongIDs checks the bounds of an ID: up to 255 bytes it is kept,
+// beyond that a put fails and a get finds nothing.
+func TestLongIDs(t *testing.T) {
+	s := storetest.Open(t)
+	for _, id := range []string{strings.Repeat("9", 255), strings.Repeat("x", 255)} {
+		h := domain.Host{ID: id, Name: id[:1]}
+		if err := s.Update(t.Context(), func(tx domain.Tx) error { return tx.PutHost(&h) }); err != nil {
+			t.Errorf("PutHost with a %d-byte ID: %v", len(id), err)
+		}
+	}
+	for _, id := range []string{strings.Repeat("9", 256), strings.Repeat("x", 256)} {
+		h := domain.Host{ID: id, Name: "long"}
+		if err := s.Update(t.Context(), func(tx domain.Tx) error { return tx.PutHost(&h) }); err == nil {
+			t.Errorf("PutHost with a %d-byte ID: no error", len(id))
+		}
+		err := s.View(t.Context(), func(tx domain.Tx) error {
+			_, err := tx.Host(id)
+			return err
+		})
+		if !errors.Is(err, domain.ErrNotFound) {
+			t.Errorf("Host of a %d-byte ID: %v, want ErrNotFound", len(id), err)
+		}
+	}
+	if n := hostCountAny(t, s); n != 2 {
+		t.Errorf("%d hosts, want 2", n)
+	}
+}
+
+func hostCountAny(t *testing.T, s domain.Store) int {
+	t.Helper()
+	var n int
 	err := s.View(t.Context(), func(tx domain.Tx) error {
-		_, err := tx.Host(7)
+		hosts, err := tx.Hosts()
+		n = len(hosts)
 		return err
 	})
-	if want := "store: host 7: not found"; err == nil || err.Error() != want {
-		t.Errorf("got %v, want %q", err, want)
+	if err != nil {
+		t.Fatal(err)
 	}
+	return n
 }
 
 // TestUpdateCanceledWhileWaiting checks that an Update whose context ends
@@ -453,19 +505,19 @@ func TestLargeOutputsSurviveDroppedPages(t *testing.T) {
 	s := storetest.Open(t)
 	ctx := t.Context()
 	output := func(i int) string { return strings.Repeat(string(rune('a'+i%26)), 200_000+i) }
-	check := func(tx domain.Tx, id int64, i int) error {
+	check := func(tx domain.Tx, id string, i int) error {
 		r, err := tx.Run(id)
 		if err != nil {
 			return err
 		}
 		if want := output(i); r.Stdout != want || r.Stderr != "e" {
-			return fmt.Errorf("run %d: stdout of %d bytes (starts %q), want %d of %q", id, len(r.Stdout), r.Stdout[:min(8, len(r.Stdout))], len(want), want[:1])
+			return fmt.Errorf("run %s: stdout of %d bytes (starts %q), want %d of %q", id, len(r.Stdout), r.Stdout[:min(8, len(r.Stdout))], len(want), want[:1])
 		}
 		return nil
 	}
 
 	const n = 40
-	ids := make([]int64, n)
+	ids := make([]string, n)
 	var written atomic.Int64 // runs committed so far
 	var wg sync.WaitGroup
 	errs := make(chan error, 4)

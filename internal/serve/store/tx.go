@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
+	"strconv"
 	"sync"
 
 	"github.com/otto-automation/otto/internal/serve/domain"
@@ -16,9 +18,9 @@ import (
 // tx implements domain.Tx on one bbolt transaction.
 type tx struct {
 	b *bolt.Tx
-	// assigned are the ID fields filled in by inserts; Update zeroes them
-	// again if the transaction does not commit.
-	assigned []*int64
+	// assigned are the ID fields filled in by inserts; Update empties
+	// them again if the transaction does not commit.
+	assigned []*string
 	// cache is the store's decoded host list; nil disables it.
 	cache *hostCache
 	// outputBytes counts the run output written, so that Update can let go
@@ -37,7 +39,10 @@ type table[T any] struct {
 	bucket []byte
 	// id points at the record's ID. nil for sessions, whose key is a
 	// token hash that errors must not show.
-	id func(*T) *int64
+	id func(*T) *string
+	// seq is set for runs and events, keyed by a sequence number (see
+	// seqKey) rather than by ID (see idKey).
+	seq bool
 	// index, if set, is a bucket of nameKey(indexKey(record), key) -> nil.
 	index    []byte
 	indexKey func(*T) string
@@ -49,20 +54,20 @@ type table[T any] struct {
 
 var (
 	hosts = &table[domain.Host]{
-		name: "host", bucket: hostsBucket, id: func(h *domain.Host) *int64 { return &h.ID },
+		name: "host", bucket: hostsBucket, id: func(h *domain.Host) *string { return &h.ID },
 		index: hostNamesBucket, indexKey: func(h *domain.Host) string { return h.Name },
 	}
 	hostStatuses = &table[domain.HostStatus]{
-		name: "host status", bucket: hostStatusBucket, id: func(s *domain.HostStatus) *int64 { return &s.HostID },
+		name: "host status", bucket: hostStatusBucket, id: func(s *domain.HostStatus) *string { return &s.HostID },
 	}
 	groups = &table[domain.Group]{
-		name: "group", bucket: groupsBucket, id: func(g *domain.Group) *int64 { return &g.ID },
+		name: "group", bucket: groupsBucket, id: func(g *domain.Group) *string { return &g.ID },
 	}
 	scripts = &table[domain.Script]{
-		name: "script", bucket: scriptsBucket, id: func(s *domain.Script) *int64 { return &s.ID },
+		name: "script", bucket: scriptsBucket, id: func(s *domain.Script) *string { return &s.ID },
 	}
 	attachments = &table[domain.Attachment]{
-		name: "attachment", bucket: attachmentsBucket, id: func(a *domain.Attachment) *int64 { return &a.ID },
+		name: "attachment", bucket: attachmentsBucket, id: func(a *domain.Attachment) *string { return &a.ID },
 		encode: func(a *domain.Attachment) ([]byte, error) {
 			return json.Marshal(attachmentRecord{*a, a.BlobKey})
 		},
@@ -75,13 +80,13 @@ var (
 		},
 	}
 	schedules = &table[domain.Schedule]{
-		name: "schedule", bucket: schedulesBucket, id: func(s *domain.Schedule) *int64 { return &s.ID },
+		name: "schedule", bucket: schedulesBucket, id: func(s *domain.Schedule) *string { return &s.ID },
 	}
 	rules = &table[domain.RegisterRule]{
-		name: "register rule", bucket: rulesBucket, id: func(r *domain.RegisterRule) *int64 { return &r.ID },
+		name: "register rule", bucket: rulesBucket, id: func(r *domain.RegisterRule) *string { return &r.ID },
 	}
 	users = &table[domain.User]{
-		name: "user", bucket: usersBucket, id: func(u *domain.User) *int64 { return &u.ID },
+		name: "user", bucket: usersBucket, id: func(u *domain.User) *string { return &u.ID },
 		index: userNamesBucket, indexKey: func(u *domain.User) string { return u.Username },
 		encode: func(u *domain.User) ([]byte, error) {
 			return json.Marshal(userRecord{*u, u.PasswordHash, u.APIKeyHash})
@@ -96,10 +101,10 @@ var (
 	}
 	sessions = &table[domain.Session]{name: "session", bucket: sessionsBucket}
 	events   = &table[domain.Event]{
-		name: "event", bucket: eventsBucket, id: func(e *domain.Event) *int64 { return &e.ID },
+		name: "event", bucket: eventsBucket, id: func(e *domain.Event) *string { return &e.ID }, seq: true,
 	}
 	runs = &table[domain.Run]{
-		name: "run", bucket: runsBucket, id: func(r *domain.Run) *int64 { return &r.ID },
+		name: "run", bucket: runsBucket, id: func(r *domain.Run) *string { return &r.ID }, seq: true,
 		encode: encodeRun, decode: decodeRun,
 	}
 	options = &table[domain.Options]{name: "options", bucket: optionsBucket}
@@ -119,64 +124,64 @@ type (
 	}
 )
 
-func (t *tx) Host(id int64) (domain.Host, error)          { return get(t, hosts, itob(id)) }
+func (t *tx) Host(id string) (domain.Host, error)         { return byID(t, hosts, id) }
 func (t *tx) Hosts() ([]domain.Host, error)               { return t.cachedHosts() }
 func (t *tx) HostByName(name string) (domain.Host, error) { return lookup(t, hosts, name) }
 func (t *tx) PutHost(h *domain.Host) error                { return put(t, hosts, h) }
 
 // DeleteHost deletes the host and its status, which has no delete of its own.
-func (t *tx) DeleteHost(id int64) error {
-	if err := del(t, hosts, itob(id)); err != nil {
+func (t *tx) DeleteHost(id string) error {
+	if err := delByID(t, hosts, id); err != nil {
 		return err
 	}
-	return t.b.Bucket(hostStatusBucket).Delete(itob(id))
+	return t.b.Bucket(hostStatusBucket).Delete(idKey(id))
 }
 
-func (t *tx) HostStatus(hostID int64) (domain.HostStatus, error) {
-	return get(t, hostStatuses, itob(hostID))
+func (t *tx) HostStatus(hostID string) (domain.HostStatus, error) {
+	return byID(t, hostStatuses, hostID)
 }
 func (t *tx) HostStatuses() ([]domain.HostStatus, error) { return list(t, hostStatuses) }
 
 // PutHostStatus returns ErrNotFound if the host is gone (deleted during a
 // sweep, say): a batch can skip that error and go on.
 func (t *tx) PutHostStatus(s domain.HostStatus) error {
-	key := itob(s.HostID)
-	if t.b.Bucket(hostsBucket).Get(key) == nil {
-		return hosts.errorf(key, domain.ErrNotFound)
+	key := idKey(s.HostID)
+	if key == nil || t.b.Bucket(hostsBucket).Get(key) == nil {
+		return hosts.notFound(s.HostID)
 	}
 	return set(t, hostStatuses, key, &s)
 }
 
-func (t *tx) Group(id int64) (domain.Group, error) { return get(t, groups, itob(id)) }
-func (t *tx) Groups() ([]domain.Group, error)      { return list(t, groups) }
-func (t *tx) PutGroup(g *domain.Group) error       { return put(t, groups, g) }
-func (t *tx) DeleteGroup(id int64) error           { return del(t, groups, itob(id)) }
+func (t *tx) Group(id string) (domain.Group, error) { return byID(t, groups, id) }
+func (t *tx) Groups() ([]domain.Group, error)       { return list(t, groups) }
+func (t *tx) PutGroup(g *domain.Group) error        { return put(t, groups, g) }
+func (t *tx) DeleteGroup(id string) error           { return delByID(t, groups, id) }
 
-func (t *tx) Script(id int64) (domain.Script, error) { return get(t, scripts, itob(id)) }
-func (t *tx) Scripts() ([]domain.Script, error)      { return list(t, scripts) }
-func (t *tx) PutScript(s *domain.Script) error       { return put(t, scripts, s) }
-func (t *tx) DeleteScript(id int64) error            { return del(t, scripts, itob(id)) }
+func (t *tx) Script(id string) (domain.Script, error) { return byID(t, scripts, id) }
+func (t *tx) Scripts() ([]domain.Script, error)       { return list(t, scripts) }
+func (t *tx) PutScript(s *domain.Script) error        { return put(t, scripts, s) }
+func (t *tx) DeleteScript(id string) error            { return delByID(t, scripts, id) }
 
-func (t *tx) Attachment(id int64) (domain.Attachment, error) { return get(t, attachments, itob(id)) }
-func (t *tx) Attachments() ([]domain.Attachment, error)      { return list(t, attachments) }
-func (t *tx) PutAttachment(a *domain.Attachment) error       { return put(t, attachments, a) }
-func (t *tx) DeleteAttachment(id int64) error                { return del(t, attachments, itob(id)) }
+func (t *tx) Attachment(id string) (domain.Attachment, error) { return byID(t, attachments, id) }
+func (t *tx) Attachments() ([]domain.Attachment, error)       { return list(t, attachments) }
+func (t *tx) PutAttachment(a *domain.Attachment) error        { return put(t, attachments, a) }
+func (t *tx) DeleteAttachment(id string) error                { return delByID(t, attachments, id) }
 
-func (t *tx) Schedule(id int64) (domain.Schedule, error) { return get(t, schedules, itob(id)) }
-func (t *tx) Schedules() ([]domain.Schedule, error)      { return list(t, schedules) }
-func (t *tx) PutSchedule(s *domain.Schedule) error       { return put(t, schedules, s) }
-func (t *tx) DeleteSchedule(id int64) error              { return del(t, schedules, itob(id)) }
+func (t *tx) Schedule(id string) (domain.Schedule, error) { return byID(t, schedules, id) }
+func (t *tx) Schedules() ([]domain.Schedule, error)       { return list(t, schedules) }
+func (t *tx) PutSchedule(s *domain.Schedule) error        { return put(t, schedules, s) }
+func (t *tx) DeleteSchedule(id string) error              { return delByID(t, schedules, id) }
 
-func (t *tx) RegisterRule(id int64) (domain.RegisterRule, error) { return get(t, rules, itob(id)) }
-func (t *tx) RegisterRules() ([]domain.RegisterRule, error)      { return list(t, rules) }
-func (t *tx) PutRegisterRule(r *domain.RegisterRule) error       { return put(t, rules, r) }
-func (t *tx) DeleteRegisterRule(id int64) error                  { return del(t, rules, itob(id)) }
+func (t *tx) RegisterRule(id string) (domain.RegisterRule, error) { return byID(t, rules, id) }
+func (t *tx) RegisterRules() ([]domain.RegisterRule, error)       { return list(t, rules) }
+func (t *tx) PutRegisterRule(r *domain.RegisterRule) error        { return put(t, rules, r) }
+func (t *tx) DeleteRegisterRule(id string) error                  { return delByID(t, rules, id) }
 
-func (t *tx) User(id int64) (domain.User, error)              { return get(t, users, itob(id)) }
+func (t *tx) User(id string) (domain.User, error)             { return byID(t, users, id) }
 func (t *tx) UserByName(username string) (domain.User, error) { return lookup(t, users, username) }
 func (t *tx) Users() ([]domain.User, error)                   { return list(t, users) }
 func (t *tx) PutUser(u *domain.User) error                    { return put(t, users, u) }
-func (t *tx) DeleteUser(id int64) error                       { return del(t, users, itob(id)) }
+func (t *tx) DeleteUser(id string) error                      { return delByID(t, users, id) }
 
 func (t *tx) Session(tokenHash string) (domain.Session, error) {
 	return get(t, sessions, []byte(tokenHash))
@@ -203,42 +208,94 @@ func (t *tx) DeleteSessions(drop func(domain.Session) bool) error {
 	return nil
 }
 
-// AppendEvent always assigns e a new ID, whatever it held.
-func (t *tx) AppendEvent(e *domain.Event) error {
-	e.ID = 0
-	return put(t, events, e)
+// AppendEvent stores e under the next sequence number, which is also its
+// ID unless e brings one (an imported event). A kept ID is not checked
+// for uniqueness: nothing looks events up by ID.
+func (t *tx) AppendEvent(e *domain.Event) (err error) {
+	if !t.b.Writable() {
+		return errReadOnly
+	}
+	b := t.b.Bucket(eventsBucket)
+	seq, err := b.NextSequence()
+	if err != nil {
+		return fmt.Errorf("store: event: %w", err)
+	}
+	if e.ID == "" {
+		e.ID = strconv.FormatUint(seq, 10)
+		t.assigned = append(t.assigned, &e.ID)
+		defer func() {
+			if err != nil {
+				e.ID = ""
+			}
+		}()
+	}
+	return write(t, events, seqKey(seq), nil, e)
 }
 
-func (t *tx) Events(n int) ([]domain.Event, error) { return newest(t, events, 0, n, nil) }
+func (t *tx) Events(n int) ([]domain.Event, error) { return newest(t, events, nil, n, nil) }
 
 // Run returns the run with its output.
-func (t *tx) Run(id int64) (domain.Run, error) {
-	r, err := get(t, runs, itob(id))
+func (t *tx) Run(id string) (domain.Run, error) {
+	r, err := byID(t, runs, id)
 	if err != nil {
 		return r, err
 	}
-	data := t.b.Bucket(runOutputBucket).Get(itob(id))
+	key := runs.key(id)
+	data := t.b.Bucket(runOutputBucket).Get(key)
 	r.Stdout, r.Stderr, err = decodeOutput(data) // copies
 	dropValue(t.b, data)
 	if err != nil {
-		return r, runs.errorf(itob(id), err)
+		return r, runs.errorf(key, err)
 	}
 	return r, nil
 }
 
-// Runs returns summaries: runs without Stdout and Stderr (see Run).
+// Runs returns summaries: runs without Stdout and Stderr (see Run). A
+// Before that is not a run ID (a decimal number) selects no run: no run
+// can be older than one that cannot exist, and a client paging on such a
+// value stops instead of reading the first page again.
 func (t *tx) Runs(f domain.RunFilter) ([]domain.Run, error) {
-	return newest(t, runs, f.Before, f.Limit, func(data []byte) bool {
+	var before []byte
+	if f.Before != "" {
+		if before = runs.key(f.Before); before == nil {
+			return nil, nil
+		}
+	}
+	return newest(t, runs, before, f.Limit, func(data []byte) bool {
 		h, _, err := splitRun(data)
 		return err == nil && !h.matches(f) // a malformed run is decoded, to report it
 	})
 }
 
-func (t *tx) PutRun(r *domain.Run) error {
-	if err := put(t, runs, r); err != nil {
+// PutRun inserts r under the next sequence number if its ID is "", and
+// otherwise replaces the run with its ID, which must exist.
+func (t *tx) PutRun(r *domain.Run) (err error) {
+	if !t.b.Writable() {
+		return errReadOnly
+	}
+	b := t.b.Bucket(runsBucket)
+	var key, old []byte
+	if r.ID == "" {
+		seq, err := b.NextSequence()
+		if err != nil {
+			return fmt.Errorf("store: run: %w", err)
+		}
+		key, r.ID = seqKey(seq), strconv.FormatUint(seq, 10)
+		t.assigned = append(t.assigned, &r.ID)
+		defer func() {
+			if err != nil {
+				r.ID = ""
+			}
+		}()
+	} else if key = runs.key(r.ID); key == nil {
+		return runs.notFound(r.ID)
+	} else if old = b.Get(key); old == nil {
+		return runs.notFound(r.ID)
+	}
+	if err := write(t, runs, key, old, r); err != nil {
 		return err
 	}
-	key, out := itob(r.ID), t.b.Bucket(runOutputBucket)
+	out := t.b.Bucket(runOutputBucket)
 	if r.Stdout == "" && r.Stderr == "" {
 		return out.Delete(key)
 	}
@@ -246,11 +303,11 @@ func (t *tx) PutRun(r *domain.Run) error {
 	return out.Put(key, encodeOutput(r.Stdout, r.Stderr))
 }
 
-func (t *tx) DeleteRun(id int64) error {
-	if err := del(t, runs, itob(id)); err != nil {
+func (t *tx) DeleteRun(id string) error {
+	if err := delByID(t, runs, id); err != nil {
 		return err
 	}
-	return t.b.Bucket(runOutputBucket).Delete(itob(id))
+	return t.b.Bucket(runOutputBucket).Delete(runs.key(id))
 }
 
 // Options returns domain.DefaultOptions until options are first put.
@@ -267,6 +324,16 @@ func (t *tx) Options() (domain.Options, error) {
 }
 
 func (t *tx) PutOptions(o domain.Options) error { return set(t, options, optionsKey, &o) }
+
+// byID returns the record with ID id.
+func byID[T any](t *tx, e *table[T], id string) (T, error) {
+	key := e.key(id)
+	if key == nil {
+		var zero T
+		return zero, e.notFound(id)
+	}
+	return get(t, e, key)
+}
 
 // get returns the record stored under key.
 func get[T any](t *tx, e *table[T], key []byte) (T, error) {
@@ -328,15 +395,15 @@ func parallel(n int, fn func(i int) error) error {
 // parallelMin is the fewest records worth another goroutine.
 const parallelMin = 500
 
-// newest returns the records with an ID below before (0: all), highest
-// ID first, at most limit of them (<= 0: all), passing over those whose
-// stored data skip (if set) reports true.
-func newest[T any](t *tx, e *table[T], before int64, limit int, skip func(data []byte) bool) ([]T, error) {
+// newest returns the records of a sequence-keyed table with a key below
+// before (nil: all), newest first, at most limit of them (<= 0: all),
+// passing over those whose stored data skip (if set) reports true.
+func newest[T any](t *tx, e *table[T], before []byte, limit int, skip func(data []byte) bool) ([]T, error) {
 	var vs []T
 	c := t.b.Bucket(e.bucket).Cursor()
 	key, data := c.Last()
-	if before > 0 {
-		if key, data = c.Seek(itob(before)); key == nil {
+	if before != nil {
+		if key, data = c.Seek(before); key == nil {
 			key, data = c.Last()
 		} else {
 			key, data = c.Prev()
@@ -355,8 +422,8 @@ func newest[T any](t *tx, e *table[T], before int64, limit int, skip func(data [
 	return vs, nil
 }
 
-// lookup returns the record whose index key is name, the lowest ID if
-// several share it.
+// lookup returns the record whose index key is name, the first in list
+// order if several share it.
 func lookup[T any](t *tx, e *table[T], name string) (T, error) {
 	prefix := nameKey(name, nil)
 	key, _ := t.b.Bucket(e.index).Cursor().Seek(prefix)
@@ -367,31 +434,59 @@ func lookup[T any](t *tx, e *table[T], name string) (T, error) {
 	return get(t, e, key[len(prefix):])
 }
 
-// put inserts v under a new ID if its ID is zero, and otherwise replaces
-// the record with its ID, which must exist.
+// put inserts v under the next free ID if its ID is "", and otherwise
+// writes it under its ID, replacing any record there. A decimal ID above
+// the bucket's sequence raises the sequence to it (up to maxRaisedSeq), so
+// that no ID is ever assigned twice, even once its record is deleted: the
+// run history names hosts and scripts that are gone.
 func put[T any](t *tx, e *table[T], v *T) (err error) {
 	if !t.b.Writable() {
 		return errReadOnly
 	}
 	b := t.b.Bucket(e.bucket)
 	id := e.id(v)
-	var old []byte
-	if *id == 0 {
-		seq, serr := b.NextSequence()
-		if serr != nil {
-			return fmt.Errorf("store: %s: %w", e.name, serr)
+	if *id == "" {
+		key, err := nextKey(b)
+		if err != nil {
+			return fmt.Errorf("store: %s: %w", e.name, err)
 		}
-		*id = int64(seq)
+		*id = keyID(key)
 		t.assigned = append(t.assigned, id)
 		defer func() {
 			if err != nil {
-				*id = 0
+				*id = ""
 			}
 		}()
-	} else if old = b.Get(itob(*id)); old == nil {
-		return e.errorf(itob(*id), domain.ErrNotFound)
+		return write(t, e, key, nil, v)
 	}
-	return write(t, e, itob(*id), old, v)
+	key := idKey(*id)
+	if key == nil {
+		return fmt.Errorf("store: %s: ID of %d bytes, want at most %d", e.name, len(*id), maxIDLen)
+	}
+	if n, ok := parseSeq(*id); ok && n > b.Sequence() && n <= maxRaisedSeq {
+		if err := b.SetSequence(n); err != nil {
+			return e.errorf(key, err)
+		}
+	}
+	return write(t, e, key, b.Get(key), v)
+}
+
+// maxRaisedSeq bounds the IDs that raise a bucket's sequence (see put):
+// one near the top of uint64 would make the sequence wrap around.
+const maxRaisedSeq = 1<<63 - 1
+
+// nextKey takes the bucket's next sequence number that is not already an
+// ID there (one put with its ID), and returns it as a key.
+func nextKey(b *bolt.Bucket) ([]byte, error) {
+	for {
+		seq, err := b.NextSequence()
+		if err != nil {
+			return nil, err
+		}
+		if key := idKey(strconv.FormatUint(seq, 10)); b.Get(key) == nil {
+			return key, nil
+		}
+	}
 }
 
 // set stores v under key whether or not a record is there.
@@ -418,6 +513,18 @@ func write[T any](t *tx, e *table[T], key, old []byte, v *T) error {
 		return e.errorf(key, err)
 	}
 	return t.changed(e)
+}
+
+// delByID deletes the record with ID id, which must exist.
+func delByID[T any](t *tx, e *table[T], id string) error {
+	if !t.b.Writable() {
+		return errReadOnly
+	}
+	key := e.key(id)
+	if key == nil {
+		return e.notFound(id)
+	}
+	return del(t, e, key)
 }
 
 // del deletes the record under key, which must exist.
@@ -489,27 +596,118 @@ func (e *table[T]) unmarshal(data []byte, v *T) error {
 	return json.Unmarshal(data, v)
 }
 
-// errorf wraps err with the entity and the record's ID.
-func (e *table[T]) errorf(key []byte, err error) error {
-	if e.id == nil {
-		return fmt.Errorf("store: %s: %w", e.name, err)
+// key is the key of the record with ID id, nil if no record can have it.
+func (e *table[T]) key(id string) []byte {
+	if e.seq {
+		n, ok := parseSeq(id)
+		if !ok {
+			return nil
+		}
+		return seqKey(n)
 	}
-	return fmt.Errorf("store: %s %d: %w", e.name, btoi(key), err)
+	return idKey(id)
 }
 
-// itob is the key of ID id: 8 bytes big-endian, so keys sort as IDs do.
-func itob(id int64) []byte { return binary.BigEndian.AppendUint64(nil, uint64(id)) }
+// errorf wraps err with the entity and the ID of the record under key.
+func (e *table[T]) errorf(key []byte, err error) error {
+	switch {
+	case e.id == nil:
+		return fmt.Errorf("store: %s: %w", e.name, err)
+	case e.seq:
+		return e.idErrorf(strconv.FormatUint(seqOf(key), 10), err)
+	}
+	return e.idErrorf(keyID(key), err)
+}
 
-func btoi(key []byte) int64 {
+// notFound is the error for a missing record with ID id.
+func (e *table[T]) notFound(id string) error { return e.idErrorf(id, domain.ErrNotFound) }
+
+// idErrorf wraps err with the entity and the ID: decimal IDs as they are
+// ("store: host 7: not found"), others quoted.
+func (e *table[T]) idErrorf(id string, err error) error {
+	if isDecimal(id) {
+		return fmt.Errorf("store: %s %s: %w", e.name, id, err)
+	}
+	return fmt.Errorf("store: %s %q: %w", e.name, id, err)
+}
+
+// Records with an ID are keyed so that bbolt's byte order of the keys is
+// domain.CompareIDs's order of the IDs, and a cursor walks them in list
+// order:
+//
+//	decimal ID      0x00, the number of digits (one byte), the digits
+//	any other ID    0x01, the ID's bytes
+//
+// A decimal ID is one domain.CompareIDs sorts as a number: digits, no
+// leading zero. IDs are 1 to maxIDLen bytes.
+const (
+	keyDecimal = 0x00
+	keyOther   = 0x01
+	maxIDLen   = 255
+)
+
+// idKey is the key of ID id, nil for an ID no record can have ("" or
+// longer than maxIDLen).
+func idKey(id string) []byte {
+	if id == "" || len(id) > maxIDLen {
+		return nil
+	}
+	if isDecimal(id) {
+		return append([]byte{keyDecimal, byte(len(id))}, id...)
+	}
+	return append([]byte{keyOther}, id...)
+}
+
+// keyID is the ID whose key is key.
+func keyID(key []byte) string {
+	switch {
+	case len(key) >= 2 && key[0] == keyDecimal:
+		return string(key[2:])
+	case len(key) >= 1 && key[0] == keyOther:
+		return string(key[1:])
+	}
+	return fmt.Sprintf("%x", key) // not a key of ours
+}
+
+// isDecimal reports whether id is a decimal number without leading zeros,
+// as domain.CompareIDs decides.
+func isDecimal(id string) bool {
+	if id == "" || len(id) > 1 && id[0] == '0' {
+		return false
+	}
+	for i := range len(id) {
+		if id[i] < '0' || id[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// Runs and events are keyed by a sequence number, 8 bytes big-endian, so
+// that a cursor walks them in the order they were added; a run's ID is its
+// number in decimal.
+func seqKey(n uint64) []byte { return binary.BigEndian.AppendUint64(nil, n) }
+
+func seqOf(key []byte) uint64 {
 	if len(key) != 8 {
 		return 0
 	}
-	return int64(binary.BigEndian.Uint64(key))
+	return binary.BigEndian.Uint64(key)
+}
+
+// parseSeq returns the number a decimal ID stands for, if it is one that
+// fits a sequence number.
+func parseSeq(id string) (uint64, bool) {
+	if !isDecimal(id) {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(id, 10, 64)
+	return n, err == nil
 }
 
 // nameKey is an index entry: the name's length, the name, then the
 // record's key. The length prefix makes every entry for one name share a
-// prefix no other name has, and sorts them by ID.
+// prefix no other name has, and sorts them in list order.
 func nameKey(name string, key []byte) []byte {
 	k := binary.AppendUvarint(nil, uint64(len(name)))
 	k = append(k, name...)
@@ -520,20 +718,16 @@ func nameKey(name string, key []byte) []byte {
 // JSON of the run without its output (which has a bucket of its own):
 // Runs reads the headers and decodes only the runs it returns.
 //
-//	host ID, script ID, schedule ID   8 bytes big-endian each
-//	batch ID                          uvarint length, bytes
-//	the run                           JSON, Stdout and Stderr empty
+//	host ID, script ID, schedule ID, batch ID   each a uvarint length, bytes
+//	the run                                     JSON, Stdout and Stderr empty
 type runHeader struct {
-	hostID, scriptID, scheduleID int64
-	batchID                      []byte
+	hostID, scriptID, scheduleID, batchID []byte
 }
 
-const runHeaderFixed = 3 * 8
-
 func (h runHeader) matches(f domain.RunFilter) bool {
-	return (f.HostID == 0 || h.hostID == f.HostID) &&
-		(f.ScriptID == 0 || h.scriptID == f.ScriptID) &&
-		(f.ScheduleID == 0 || h.scheduleID == f.ScheduleID) &&
+	return (f.HostID == "" || string(h.hostID) == f.HostID) &&
+		(f.ScriptID == "" || string(h.scriptID) == f.ScriptID) &&
+		(f.ScheduleID == "" || string(h.scheduleID) == f.ScheduleID) &&
 		(f.BatchID == "" || string(h.batchID) == f.BatchID)
 }
 
@@ -541,13 +735,23 @@ func encodeRun(r *domain.Run) ([]byte, error) {
 	summary := *r
 	summary.Stdout, summary.Stderr = "", ""
 	js, err := json.Marshal(&summary)
-	b := make([]byte, 0, runHeaderFixed+binary.MaxVarintLen64+len(r.BatchID)+len(js))
-	b = binary.BigEndian.AppendUint64(b, uint64(r.HostID))
-	b = binary.BigEndian.AppendUint64(b, uint64(r.ScriptID))
-	b = binary.BigEndian.AppendUint64(b, uint64(r.ScheduleID))
-	b = binary.AppendUvarint(b, uint64(len(r.BatchID)))
-	b = append(b, r.BatchID...)
-	return append(b, js...), err
+	return appendRunHeader(nil, r.HostID, r.ScriptID, r.ScheduleID, r.BatchID, js), err
+}
+
+// appendRunHeader appends a run record: the header of the given fields,
+// then js.
+func appendRunHeader(b []byte, hostID, scriptID, scheduleID, batchID string, js []byte) []byte {
+	fields := [...]string{hostID, scriptID, scheduleID, batchID}
+	n := len(js)
+	for _, f := range fields {
+		n += binary.MaxVarintLen64 + len(f)
+	}
+	b = slices.Grow(b, n)
+	for _, f := range fields {
+		b = binary.AppendUvarint(b, uint64(len(f)))
+		b = append(b, f...)
+	}
+	return append(b, js...)
 }
 
 func decodeRun(data []byte, r *domain.Run) error {
@@ -560,19 +764,14 @@ func decodeRun(data []byte, r *domain.Run) error {
 
 func splitRun(data []byte) (runHeader, []byte, error) {
 	var h runHeader
-	if len(data) < runHeaderFixed {
-		return h, nil, errors.New("malformed run record")
+	for _, f := range []*[]byte{&h.hostID, &h.scriptID, &h.scheduleID, &h.batchID} {
+		n, size := binary.Uvarint(data)
+		if size <= 0 || n > uint64(len(data)-size) {
+			return h, nil, errors.New("malformed run record")
+		}
+		*f, data = data[size:size+int(n)], data[size+int(n):]
 	}
-	h.hostID = int64(binary.BigEndian.Uint64(data))
-	h.scriptID = int64(binary.BigEndian.Uint64(data[8:]))
-	h.scheduleID = int64(binary.BigEndian.Uint64(data[16:]))
-	data = data[runHeaderFixed:]
-	n, size := binary.Uvarint(data)
-	if size <= 0 || n > uint64(len(data)-size) {
-		return h, nil, errors.New("malformed run record")
-	}
-	h.batchID = data[size : size+int(n)]
-	return h, data[size+int(n):], nil
+	return h, data, nil
 }
 
 // encodeOutput packs a run's output: uvarint len(stdout), stdout, stderr.

@@ -8,6 +8,7 @@ import (
 	"io"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -57,16 +58,19 @@ func Conformance(t *testing.T, open func(t *testing.T) domain.Store) {
 // entity gives the tests one shape for every record type with an ID.
 type entity[T any] struct {
 	name string
-	id   func(*T) *int64
+	id   func(*T) *string
 	// make returns the i-th test record, every field set (see fill) and
 	// its references valid: it inserts in tx the records it refers to.
 	make   func(tx domain.Tx, i int) (T, error)
-	get    func(domain.Tx, int64) (T, error)
-	list   func(domain.Tx) ([]T, error) // in ID order
+	get    func(domain.Tx, string) (T, error)
+	list   func(domain.Tx) ([]T, error) // in list order
 	put    func(domain.Tx, *T) error
-	delete func(domain.Tx, int64) error
+	delete func(domain.Tx, string) error
 	// listed is what list returns of a record; nil means the record.
 	listed func(T) T
+	// assignedOnly is set for runs, whose IDs only the store assigns:
+	// a put with an ID replaces an existing record and never inserts.
+	assignedOnly bool
 }
 
 type entityTest interface {
@@ -76,38 +80,38 @@ type entityTest interface {
 
 var entities = []entityTest{
 	entity[domain.Host]{
-		name: "host", id: func(h *domain.Host) *int64 { return &h.ID }, make: makeHost,
+		name: "host", id: func(h *domain.Host) *string { return &h.ID }, make: makeHost,
 		get: domain.Tx.Host, list: domain.Tx.Hosts, put: domain.Tx.PutHost, delete: domain.Tx.DeleteHost,
 	},
 	entity[domain.Group]{
-		name: "group", id: func(g *domain.Group) *int64 { return &g.ID }, make: makeGroup,
+		name: "group", id: func(g *domain.Group) *string { return &g.ID }, make: makeGroup,
 		get: domain.Tx.Group, list: domain.Tx.Groups, put: domain.Tx.PutGroup, delete: domain.Tx.DeleteGroup,
 	},
 	entity[domain.Script]{
-		name: "script", id: func(s *domain.Script) *int64 { return &s.ID }, make: makeScript,
+		name: "script", id: func(s *domain.Script) *string { return &s.ID }, make: makeScript,
 		get: domain.Tx.Script, list: domain.Tx.Scripts, put: domain.Tx.PutScript, delete: domain.Tx.DeleteScript,
 	},
 	entity[domain.Attachment]{
-		name: "attachment", id: func(a *domain.Attachment) *int64 { return &a.ID }, make: makeAttachment,
+		name: "attachment", id: func(a *domain.Attachment) *string { return &a.ID }, make: makeAttachment,
 		get: domain.Tx.Attachment, list: domain.Tx.Attachments, put: domain.Tx.PutAttachment,
 		delete: domain.Tx.DeleteAttachment,
 	},
 	entity[domain.Schedule]{
-		name: "schedule", id: func(s *domain.Schedule) *int64 { return &s.ID }, make: makeSchedule,
+		name: "schedule", id: func(s *domain.Schedule) *string { return &s.ID }, make: makeSchedule,
 		get: domain.Tx.Schedule, list: domain.Tx.Schedules, put: domain.Tx.PutSchedule,
 		delete: domain.Tx.DeleteSchedule,
 	},
 	entity[domain.RegisterRule]{
-		name: "register rule", id: func(r *domain.RegisterRule) *int64 { return &r.ID }, make: makeRule,
+		name: "register rule", id: func(r *domain.RegisterRule) *string { return &r.ID }, make: makeRule,
 		get: domain.Tx.RegisterRule, list: domain.Tx.RegisterRules, put: domain.Tx.PutRegisterRule,
 		delete: domain.Tx.DeleteRegisterRule,
 	},
 	entity[domain.User]{
-		name: "user", id: func(u *domain.User) *int64 { return &u.ID }, make: makeUser,
+		name: "user", id: func(u *domain.User) *string { return &u.ID }, make: makeUser,
 		get: domain.Tx.User, list: domain.Tx.Users, put: domain.Tx.PutUser, delete: domain.Tx.DeleteUser,
 	},
 	entity[domain.Run]{
-		name: "run", id: func(r *domain.Run) *int64 { return &r.ID }, make: makeRun,
+		name: "run", id: func(r *domain.Run) *string { return &r.ID }, make: makeRun,
 		get: domain.Tx.Run, put: domain.Tx.PutRun, delete: domain.Tx.DeleteRun,
 		list: func(tx domain.Tx) ([]domain.Run, error) {
 			runs, err := tx.Runs(domain.RunFilter{})
@@ -118,10 +122,16 @@ var entities = []entityTest{
 			r.Stdout, r.Stderr = "", ""
 			return r
 		},
+		assignedOnly: true,
 	},
 }
 
 func (e entity[T]) label() string { return e.name }
+
+// importedIDs are IDs as otto 0.x made them (12-character nanoids), kept
+// verbatim when its data is imported, and IDs that look almost decimal.
+// They sort after every decimal ID, bytewise.
+var importedIDs = []string{"VVVanl4_U0as", "-Ab.9_xyzQ12", "01", "1a", "Z"}
 
 // test inserts, reads, replaces, lists and deletes records of the entity.
 func (e entity[T]) test(t *testing.T, s domain.Store) {
@@ -137,10 +147,14 @@ func (e entity[T]) test(t *testing.T, s domain.Store) {
 		}
 		return nil
 	})
+	var last uint64
 	for i := range want {
-		if id := *e.id(&want[i]); id <= 0 || i > 0 && id <= *e.id(&want[i-1]) {
-			t.Errorf("insert %d: ID %d, want IDs above 0 and rising", i, id)
+		id := *e.id(&want[i])
+		n, ok := decimal(id)
+		if !ok || n <= last {
+			t.Errorf("insert %d: ID %q, want decimal IDs above 0 and rising", i, id)
 		}
+		last = n
 	}
 	for _, v := range want {
 		got := read(t, s, func(tx domain.Tx) (T, error) { return e.get(tx, *e.id(&v)) })
@@ -156,17 +170,29 @@ func (e entity[T]) test(t *testing.T, s domain.Store) {
 	})
 	same(t, e.name+" replaced", read(t, s, func(tx domain.Tx) (T, error) { return e.get(tx, *e.id(&want[1])) }), want[1])
 
-	const missing = 1 << 40
-	err := s.Update(t.Context(), func(tx domain.Tx) error {
-		v, err := e.make(tx, 4)
-		*e.id(&v) = missing
-		return errors.Join(err, e.put(tx, &v))
-	})
-	wantNotFound(t, "put with an ID that does not exist", err)
-	wantNotFound(t, "get missing", s.View(t.Context(), func(tx domain.Tx) error {
-		_, err := e.get(tx, missing)
-		return err
-	}))
+	// "" is no ID; "001" and "1 " are not "1".
+	missing := []string{"1099511627776", "VVVmissing00", "", "00" + *e.id(&want[0]), *e.id(&want[0]) + " "}
+	if e.assignedOnly {
+		for _, id := range slices.Concat(missing, importedIDs) {
+			if id == "" {
+				continue // an insert
+			}
+			err := s.Update(t.Context(), func(tx domain.Tx) error {
+				v, err := e.make(tx, 4)
+				*e.id(&v) = id
+				return errors.Join(err, e.put(tx, &v))
+			})
+			wantNotFound(t, fmt.Sprintf("put with ID %q, which does not exist", id), err)
+		}
+	} else {
+		want = e.testGivenIDs(t, s, want, last)
+	}
+	for _, id := range missing {
+		wantNotFound(t, fmt.Sprintf("get missing %q", id), s.View(t.Context(), func(tx domain.Tx) error {
+			_, err := e.get(tx, id)
+			return err
+		}))
+	}
 
 	write(t, s, func(tx domain.Tx) error { return e.delete(tx, *e.id(&want[1])) })
 	wantNotFound(t, "get deleted", s.View(t.Context(), func(tx domain.Tx) error {
@@ -176,6 +202,11 @@ func (e entity[T]) test(t *testing.T, s domain.Store) {
 	wantNotFound(t, "delete deleted", s.Update(t.Context(), func(tx domain.Tx) error {
 		return e.delete(tx, *e.id(&want[1]))
 	}))
+	for _, id := range missing {
+		wantNotFound(t, fmt.Sprintf("delete missing %q", id), s.Update(t.Context(), func(tx domain.Tx) error {
+			return e.delete(tx, id)
+		}))
+	}
 
 	want = slices.Delete(want, 1, 2)
 	if e.listed != nil {
@@ -183,32 +214,99 @@ func (e entity[T]) test(t *testing.T, s domain.Store) {
 			want[i] = e.listed(want[i])
 		}
 	}
+	slices.SortFunc(want, func(a, b T) int { return domain.CompareIDs(*e.id(&a), *e.id(&b)) })
 	same(t, e.name+" list", read(t, s, e.list), want)
+}
+
+// testGivenIDs puts records with IDs of their own, as an import does:
+// each is inserted under its ID, and a put of it again replaces it. Then
+// it checks that IDs assigned later skip the taken ones, and that an ID
+// once used is not assigned again once its record is deleted: the run
+// history names hosts and scripts that are gone. last is the highest ID
+// assigned so far. It returns want with the records it added.
+func (e entity[T]) testGivenIDs(t *testing.T, s domain.Store, want []T, last uint64) []T {
+	taken, deleted := strconv.FormatUint(last+1, 10), strconv.FormatUint(last+2, 10)
+	given := append([]string{taken, deleted}, importedIDs...)
+	write(t, s, func(tx domain.Tx) error {
+		var errs []error
+		for i, id := range given {
+			v, err := e.make(tx, 10+i)
+			*e.id(&v) = id
+			errs = append(errs, err, e.put(tx, &v))
+		}
+		return errors.Join(errs...)
+	})
+	for _, id := range given {
+		err := s.View(t.Context(), func(tx domain.Tx) error {
+			_, err := e.get(tx, id)
+			return err
+		})
+		if err != nil {
+			t.Errorf("get of a record put with ID %q: %v", id, err)
+		}
+	}
+	var replaced T
+	write(t, s, func(tx domain.Tx) error {
+		v, err := e.make(tx, 20)
+		*e.id(&v) = importedIDs[0]
+		replaced = v
+		return errors.Join(err, e.put(tx, &v), e.delete(tx, deleted))
+	})
+	same(t, fmt.Sprintf("%s %q replaced", e.name, importedIDs[0]),
+		read(t, s, func(tx domain.Tx) (T, error) { return e.get(tx, importedIDs[0]) }), replaced)
+
+	var assigned T
+	write(t, s, func(tx domain.Tx) error {
+		v, err := e.make(tx, 21)
+		assigned = v
+		return errors.Join(err, e.put(tx, &assigned))
+	})
+	if id := *e.id(&assigned); id == taken || id == deleted || !isDecimal(id) {
+		t.Errorf("insert after puts with IDs %s (kept) and %s (deleted): ID %q, want another decimal ID", taken, deleted, id)
+	}
+
+	// The records as they stand: the first given is kept as put, the
+	// second deleted, the first imported one replaced.
+	var vs []T
+	err := s.View(t.Context(), func(tx domain.Tx) error {
+		for _, id := range append([]string{taken}, importedIDs[1:]...) {
+			v, err := e.get(tx, id)
+			if err != nil {
+				return err
+			}
+			vs = append(vs, v)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return append(append(want, replaced, assigned), vs...)
 }
 
 func makeGroup(tx domain.Tx, i int) (domain.Group, error) {
 	g := filled[domain.Group](i)
-	g.ID = 0
+	g.ID = ""
 	return g, nil
 }
 
 func makeHost(tx domain.Tx, i int) (domain.Host, error) {
 	g, err := add(tx, i, makeGroup, tx.PutGroup)
 	h := filled[domain.Host](i)
-	h.ID, h.GroupIDs = 0, []int64{g.ID}
+	h.ID, h.GroupIDs = "", []string{g.ID}
 	return h, err
 }
 
 func makeAttachment(tx domain.Tx, i int) (domain.Attachment, error) {
 	a := filled[domain.Attachment](i)
-	a.ID = 0
+	a.ID = ""
 	return a, nil
 }
 
 func makeScript(tx domain.Tx, i int) (domain.Script, error) {
 	a, err := add(tx, i, makeAttachment, tx.PutAttachment)
 	s := filled[domain.Script](i)
-	s.ID, s.AttachmentIDs = 0, []int64{a.ID}
+	s.ID, s.AttachmentIDs = "", []string{a.ID}
 	return s, err
 }
 
@@ -216,21 +314,21 @@ func makeSchedule(tx domain.Tx, i int) (domain.Schedule, error) {
 	script, err1 := add(tx, i, makeScript, tx.PutScript)
 	h, err2 := add(tx, i, makeHost, tx.PutHost)
 	s := filled[domain.Schedule](i)
-	s.ID, s.ScriptID = 0, script.ID
-	s.Scope = domain.Scope{HostIDs: []int64{h.ID}, GroupIDs: h.GroupIDs}
+	s.ID, s.ScriptID = "", script.ID
+	s.Scope = domain.Scope{HostIDs: []string{h.ID}, GroupIDs: h.GroupIDs}
 	return s, errors.Join(err1, err2)
 }
 
 func makeRule(tx domain.Tx, i int) (domain.RegisterRule, error) {
 	g, err := add(tx, i, makeGroup, tx.PutGroup)
 	r := filled[domain.RegisterRule](i)
-	r.ID, r.GroupID = 0, g.ID
+	r.ID, r.GroupID = "", g.ID
 	return r, err
 }
 
 func makeUser(tx domain.Tx, i int) (domain.User, error) {
 	u := filled[domain.User](i)
-	u.ID = 0
+	u.ID = ""
 	return u, nil
 }
 
@@ -238,7 +336,7 @@ func makeUser(tx domain.Tx, i int) (domain.User, error) {
 // run history outlives both.
 func makeRun(tx domain.Tx, i int) (domain.Run, error) {
 	r := filled[domain.Run](i)
-	r.ID = 0
+	r.ID = ""
 	return r, nil
 }
 
@@ -256,7 +354,7 @@ func testLookups(t *testing.T, s domain.Store) {
 	u := domain.User{Username: "ann"}
 	write(t, s, func(tx domain.Tx) error { return errors.Join(tx.PutHost(&a), tx.PutHost(&b), tx.PutUser(&u)) })
 
-	hostID := func(name string) (int64, error) {
+	hostID := func(name string) (string, error) {
 		var h domain.Host
 		err := s.View(t.Context(), func(tx domain.Tx) (err error) {
 			h, err = tx.HostByName(name)
@@ -264,7 +362,7 @@ func testLookups(t *testing.T, s domain.Store) {
 		})
 		return h.ID, err
 	}
-	userID := func(name string) (int64, error) {
+	userID := func(name string) (string, error) {
 		var u domain.User
 		err := s.View(t.Context(), func(tx domain.Tx) (err error) {
 			u, err = tx.UserByName(name)
@@ -272,10 +370,10 @@ func testLookups(t *testing.T, s domain.Store) {
 		})
 		return u.ID, err
 	}
-	wantID := func(what string, id int64, err error, want int64) {
+	wantID := func(what string, id string, err error, want string) {
 		t.Helper()
 		if err != nil || id != want {
-			t.Errorf("%s: got ID %d, %v; want %d", what, id, err, want)
+			t.Errorf("%s: got ID %q, %v; want %q", what, id, err, want)
 		}
 	}
 	id, err := hostID("beta")
@@ -326,11 +424,11 @@ func testHostStatus(t *testing.T, s domain.Store) {
 	same(t, "HostStatus replaced", read(t, s, status), st2)
 
 	wantNotFound(t, "HostStatus of a host never seen", s.View(t.Context(), func(tx domain.Tx) error {
-		_, err := tx.HostStatus(h2.ID + 100)
+		_, err := tx.HostStatus(h2.ID + "0")
 		return err
 	}))
 	wantNotFound(t, "PutHostStatus of a host that does not exist", s.Update(t.Context(), func(tx domain.Tx) error {
-		return tx.PutHostStatus(domain.HostStatus{HostID: h2.ID + 100})
+		return tx.PutHostStatus(domain.HostStatus{HostID: h2.ID + "0"})
 	}))
 
 	write(t, s, func(tx domain.Tx) error { return tx.DeleteHost(h2.ID) })
@@ -358,7 +456,7 @@ func testSessions(t *testing.T, s domain.Store) {
 	}
 	same(t, "Session", got, a)
 
-	a.Partial, a.UserID = false, 42
+	a.Partial, a.UserID = false, "42"
 	write(t, s, func(tx domain.Tx) error { return tx.PutSession(a) })
 	got, _ = session(a.TokenHash)
 	same(t, "Session replaced", got, a)
@@ -390,12 +488,19 @@ func testSessions(t *testing.T, s domain.Store) {
 	same(t, "session kept by DeleteSessions", got, c)
 }
 
+// testEvents appends events, one of them with an ID of its own (an
+// imported one), and lists them newest first: in the order they were
+// appended, whatever their IDs.
 func testEvents(t *testing.T, s domain.Store) {
 	var appended []domain.Event
 	write(t, s, func(tx domain.Tx) error {
 		appended = nil
 		for i := range 5 {
 			e := filled[domain.Event](i)
+			e.ID = ""
+			if i == 2 {
+				e.ID = importedIDs[0]
+			}
 			if err := tx.AppendEvent(&e); err != nil {
 				return err
 			}
@@ -403,10 +508,19 @@ func testEvents(t *testing.T, s domain.Store) {
 		}
 		return nil
 	})
+	var last uint64
 	for i, e := range appended {
-		if e.ID <= 0 || i > 0 && e.ID <= appended[i-1].ID {
-			t.Errorf("event %d: ID %d, want IDs above 0 and rising", i, e.ID)
+		if i == 2 {
+			if e.ID != importedIDs[0] {
+				t.Errorf("event %d: ID %q, want the ID it was appended with, %q", i, e.ID, importedIDs[0])
+			}
+			continue
 		}
+		n, ok := decimal(e.ID)
+		if !ok || n <= last {
+			t.Errorf("event %d: ID %q, want decimal IDs above 0 and rising", i, e.ID)
+		}
+		last = n
 	}
 	newestFirst := slices.Clone(appended)
 	slices.Reverse(newestFirst)
@@ -423,12 +537,21 @@ func testEvents(t *testing.T, s domain.Store) {
 
 func testRunFilters(t *testing.T, s domain.Store) {
 	var all []domain.Run
+	id := func(n int) string { // "" for 0: no schedule
+		if n == 0 {
+			return ""
+		}
+		return strconv.Itoa(n)
+	}
 	write(t, s, func(tx domain.Tx) error {
 		all = nil
 		for i := range 40 {
 			r := domain.Run{
-				HostID: int64(i%3 + 1), ScriptID: int64(i%4 + 1), ScheduleID: int64(i % 5),
+				HostID: id(i%3 + 1), ScriptID: id(i%4 + 1), ScheduleID: id(i % 5),
 				BatchID: fmt.Sprint("batch", i/10), State: domain.RunDone,
+			}
+			if i%7 == 0 {
+				r.HostID = importedIDs[0] // a host imported from 0.x
 			}
 			if err := tx.PutRun(&r); err != nil {
 				return err
@@ -437,20 +560,31 @@ func testRunFilters(t *testing.T, s domain.Store) {
 		}
 		return nil
 	})
+	var last uint64
+	for i, r := range all {
+		n, ok := decimal(r.ID)
+		if !ok || n <= last {
+			t.Fatalf("run %d: ID %q, want decimal IDs above 0 and rising", i, r.ID)
+		}
+		last = n
+	}
 	for _, f := range []domain.RunFilter{
-		{}, {HostID: 2}, {ScriptID: 3}, {ScheduleID: 4}, {BatchID: "batch1"}, {HostID: 1, ScriptID: 1},
-		{HostID: 99}, {BatchID: "none"}, {Limit: 5}, {HostID: 2, Limit: 3}, {Before: all[20].ID},
-		{Before: all[20].ID, HostID: 3, Limit: 2}, {Before: all[0].ID}, {Before: all[39].ID + 1000},
+		{}, {HostID: "2"}, {ScriptID: "3"}, {ScheduleID: "4"}, {BatchID: "batch1"}, {HostID: "1", ScriptID: "1"},
+		{HostID: importedIDs[0]}, {HostID: "99"}, {HostID: "02"}, {BatchID: "none"}, {Limit: 5},
+		{HostID: "2", Limit: 3}, {Before: all[20].ID}, {Before: all[20].ID, HostID: "3", Limit: 2},
+		{Before: all[0].ID}, {Before: strconv.FormatUint(last+1000, 10)}, {Before: "0"},
+		// No run can be older than one that cannot exist.
+		{Before: "0" + all[20].ID}, {Before: importedIDs[0]},
 	} {
 		got := read(t, s, func(tx domain.Tx) ([]domain.Run, error) { return tx.Runs(f) })
 		if g, w := runIDs(got), runIDs(filterRuns(all, f)); !slices.Equal(g, w) {
-			t.Errorf("Runs(%+v): got IDs %v, want %v", f, g, w)
+			t.Errorf("Runs(%+v): got IDs %q, want %q", f, g, w)
 		}
 	}
 
 	// Page through one host's runs.
 	var paged []domain.Run
-	f := domain.RunFilter{HostID: 1, Limit: 4}
+	f := domain.RunFilter{HostID: "1", Limit: 4}
 	for range len(all) {
 		page := read(t, s, func(tx domain.Tx) ([]domain.Run, error) { return tx.Runs(f) })
 		paged = append(paged, page...)
@@ -459,36 +593,65 @@ func testRunFilters(t *testing.T, s domain.Store) {
 		}
 		f.Before = page[len(page)-1].ID
 	}
-	if g, w := runIDs(paged), runIDs(filterRuns(all, domain.RunFilter{HostID: 1})); !slices.Equal(g, w) {
-		t.Errorf("paging: got IDs %v, want %v", g, w)
+	if g, w := runIDs(paged), runIDs(filterRuns(all, domain.RunFilter{HostID: "1"})); !slices.Equal(g, w) {
+		t.Errorf("paging: got IDs %q, want %q", g, w)
+	}
+
+	// A run deleted while a client pages still marks its place.
+	write(t, s, func(tx domain.Tx) error { return tx.DeleteRun(all[20].ID) })
+	f = domain.RunFilter{Before: all[20].ID}
+	got := read(t, s, func(tx domain.Tx) ([]domain.Run, error) { return tx.Runs(f) })
+	if g, w := runIDs(got), runIDs(filterRuns(all, f)); !slices.Equal(g, w) {
+		t.Errorf("Runs(%+v) of a deleted run: got IDs %q, want %q", f, g, w)
 	}
 }
 
-// filterRuns is what Runs(f) should return from runs, in ID order.
+// filterRuns is what Runs(f) should return from runs, oldest first: the
+// newest first that match f. Run IDs are decimal numbers that rise as runs
+// are added, so "older" is a lower number; a Before that is not a decimal
+// number matches nothing.
 func filterRuns(runs []domain.Run, f domain.RunFilter) []domain.Run {
+	before, beforeOK := decimal(f.Before)
 	var out []domain.Run
 	for _, r := range slices.Backward(runs) {
-		if (f.HostID == 0 || r.HostID == f.HostID) && (f.ScriptID == 0 || r.ScriptID == f.ScriptID) &&
-			(f.ScheduleID == 0 || r.ScheduleID == f.ScheduleID) && (f.BatchID == "" || r.BatchID == f.BatchID) &&
-			(f.Before == 0 || r.ID < f.Before) && (f.Limit == 0 || len(out) < f.Limit) {
+		n, _ := decimal(r.ID)
+		if (f.HostID == "" || r.HostID == f.HostID) && (f.ScriptID == "" || r.ScriptID == f.ScriptID) &&
+			(f.ScheduleID == "" || r.ScheduleID == f.ScheduleID) && (f.BatchID == "" || r.BatchID == f.BatchID) &&
+			(f.Before == "" || beforeOK && n < before) && (f.Limit == 0 || len(out) < f.Limit) {
 			out = append(out, r)
 		}
 	}
 	return out
 }
 
-func runIDs(runs []domain.Run) []int64 {
-	ids := []int64{}
+func runIDs(runs []domain.Run) []string {
+	ids := []string{}
 	for _, r := range runs {
 		ids = append(ids, r.ID)
 	}
 	return ids
 }
 
+// decimal returns the number a decimal ID stands for: digits, without a
+// leading zero.
+func decimal(id string) (uint64, bool) {
+	if !isDecimal(id) {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(id, 10, 64)
+	return n, err == nil
+}
+
+// isDecimal reports whether id is an ID domain.CompareIDs sorts as a
+// number.
+func isDecimal(id string) bool {
+	return id != "" && strings.Trim(id, "0123456789") == "" && (id == "0" || id[0] != '0')
+}
+
 // testRunOutput checks that Run returns output byte for byte, whatever
 // the bytes, and that Runs lists summaries without it.
 func testRunOutput(t *testing.T, s domain.Store) {
-	r := domain.Run{HostID: 1, Stdout: "not utf-8: \xff\xfe, NUL: \x00.", Stderr: strings.Repeat("e", 1<<20)}
+	r := domain.Run{HostID: "1", Stdout: "not utf-8: \xff\xfe, NUL: \x00.", Stderr: strings.Repeat("e", 1<<20)}
 	write(t, s, func(tx domain.Tx) error { return tx.PutRun(&r) })
 	run := func() domain.Run {
 		return read(t, s, func(tx domain.Tx) (domain.Run, error) { return tx.Run(r.ID) })
@@ -499,7 +662,7 @@ func testRunOutput(t *testing.T, s domain.Store) {
 	}
 	list := read(t, s, func(tx domain.Tx) ([]domain.Run, error) { return tx.Runs(domain.RunFilter{}) })
 	if len(list) != 1 || list[0].ID != r.ID || list[0].Stdout != "" || list[0].Stderr != "" {
-		t.Errorf("Runs: got %+v, want run %d without output", runIDs(list), r.ID)
+		t.Errorf("Runs: got %q, want run %s without output", runIDs(list), r.ID)
 	}
 	for _, out := range [][2]string{{"", "only stderr"}, {"only stdout", ""}, {"", ""}} {
 		r.Stdout, r.Stderr = out[0], out[1]
@@ -524,7 +687,7 @@ func testRollback(t *testing.T, s domain.Store) {
 	var g domain.Group
 	write(t, s, func(tx domain.Tx) error {
 		err := tx.PutGroup(&g)
-		h.GroupIDs = []int64{g.ID}
+		h.GroupIDs = []string{g.ID}
 		return errors.Join(err, tx.PutHost(&h))
 	})
 
@@ -537,12 +700,14 @@ func testRollback(t *testing.T, s domain.Store) {
 		return errors.Join(
 			tx.PutHost(&renamed),
 			tx.PutHost(&domain.Host{Name: "new"}),
+			tx.PutHost(&domain.Host{ID: importedIDs[0], Name: "imported"}),
 			tx.PutHostStatus(domain.HostStatus{HostID: h.ID, IsReachable: true}),
 			tx.PutGroup(&domain.Group{Name: "new"}),
 			tx.DeleteGroup(g.ID), // breaks h's reference, but never commits
 			tx.PutUser(&domain.User{Username: "new"}),
 			tx.PutSession(domain.Session{TokenHash: "new"}),
 			tx.AppendEvent(&domain.Event{Type: "new"}),
+			tx.AppendEvent(&domain.Event{ID: importedIDs[0], Type: "imported"}),
 			tx.PutRun(&domain.Run{HostID: h.ID, Stdout: "new"}),
 			tx.PutOptions(o),
 			errBoom,
@@ -561,7 +726,7 @@ func testViewCannotWrite(t *testing.T, s domain.Store) {
 	var g domain.Group
 	write(t, s, func(tx domain.Tx) error {
 		err := tx.PutGroup(&g)
-		h.GroupIDs = []int64{g.ID}
+		h.GroupIDs = []string{g.ID}
 		return errors.Join(err, tx.PutHost(&h), tx.PutSession(domain.Session{TokenHash: "kept"}))
 	})
 	var inserted domain.Host
@@ -573,6 +738,7 @@ func testViewCannotWrite(t *testing.T, s domain.Store) {
 			err  error
 		}{
 			{"PutHost (insert)", tx.PutHost(&inserted)},
+			{"PutHost (with an ID)", tx.PutHost(&domain.Host{ID: "VVVanl4_U0as", Name: "imported"})},
 			{"PutHost (replace)", tx.PutHost(&renamed)},
 			{"DeleteHost", tx.DeleteHost(h.ID)},
 			{"PutHostStatus", tx.PutHostStatus(domain.HostStatus{HostID: h.ID})},
@@ -599,8 +765,8 @@ func testViewCannotWrite(t *testing.T, s domain.Store) {
 	if err != nil {
 		t.Fatalf("View: %v", err)
 	}
-	if inserted.ID != 0 {
-		t.Errorf("PutHost inside View assigned ID %d", inserted.ID)
+	if inserted.ID != "" {
+		t.Errorf("PutHost inside View assigned ID %q", inserted.ID)
 	}
 	checkUntouched(t, s, h, g)
 }
@@ -681,7 +847,7 @@ func testConcurrentUpdates(t *testing.T, s domain.Store) {
 		}
 	}
 	hosts := read(t, s, domain.Tx.Hosts)
-	ids, names := map[int64]bool{}, map[string]bool{}
+	ids, names := map[string]bool{}, map[string]bool{}
 	for _, h := range hosts {
 		ids[h.ID], names[h.Name] = true, true
 	}

@@ -87,25 +87,25 @@ func CheckInvariants(ctx context.Context, s domain.Store) error {
 		for _, h := range hosts {
 			for _, id := range h.GroupIDs {
 				if !groupIDs[id] {
-					errs = append(errs, fmt.Errorf("host %d is in group %d, which does not exist", h.ID, id))
+					errs = append(errs, fmt.Errorf("host %s is in group %s, which does not exist", h.ID, id))
 				}
 			}
 		}
 		for _, s := range scripts {
 			for _, id := range s.AttachmentIDs {
 				if !attachmentIDs[id] {
-					errs = append(errs, fmt.Errorf("script %d has attachment %d, which does not exist", s.ID, id))
+					errs = append(errs, fmt.Errorf("script %s has attachment %s, which does not exist", s.ID, id))
 				}
 			}
 		}
 		for _, s := range schedules {
 			if !scriptIDs[s.ScriptID] {
-				errs = append(errs, fmt.Errorf("schedule %d runs script %d, which does not exist", s.ID, s.ScriptID))
+				errs = append(errs, fmt.Errorf("schedule %s runs script %s, which does not exist", s.ID, s.ScriptID))
 			}
 		}
 		for _, s := range statuses {
 			if !hostIDs[s.HostID] {
-				errs = append(errs, fmt.Errorf("status of host %d, which does not exist", s.HostID))
+				errs = append(errs, fmt.Errorf("status of host %s, which does not exist", s.HostID))
 			}
 		}
 		return nil
@@ -119,18 +119,18 @@ func CheckInvariants(ctx context.Context, s domain.Store) error {
 	return nil
 }
 
-func ids[T any](records []T, id func(T) int64) map[int64]bool {
-	m := make(map[int64]bool, len(records))
+func ids[T any](records []T, id func(T) string) map[string]bool {
+	m := make(map[string]bool, len(records))
 	for _, r := range records {
 		m[id(r)] = true
 	}
 	return m
 }
 
-func hostID(h domain.Host) int64             { return h.ID }
-func groupID(g domain.Group) int64           { return g.ID }
-func scriptID(s domain.Script) int64         { return s.ID }
-func attachmentID(a domain.Attachment) int64 { return a.ID }
+func hostID(h domain.Host) string             { return h.ID }
+func groupID(g domain.Group) string           { return g.ID }
+func scriptID(s domain.Script) string         { return s.ID }
+func attachmentID(a domain.Attachment) string { return a.ID }
 
 // Logger returns a logger writing to t.Log, without times. Lines logged
 // after the test's cleanups ran, by a goroutine that outlived it, are

@@ -1,0 +1,7 @@
+//go:build !linux
+
+package testbin
+
+import "syscall"
+
+func dieWithParent(*syscall.SysProcAttr) {}
