@@ -63,6 +63,10 @@ type activeRun struct {
 	// not fit in that budget. Both are guarded by broker.mu.
 	live   int64
 	lagged bool
+	// ending is set once the run's final state is made, while it waits to
+	// be stored; run keeps the state before until finish. Guarded by
+	// broker.mu.
+	ending bool
 	done   chan struct{} // closed once the final record is stored
 	// claimed is set by whoever ends up finishing the run: the worker that
 	// picks it up, or Cancel for a run still waiting for a worker.
@@ -171,15 +175,6 @@ func (b *broker) output(ar *activeRun, stdout, stderr string, limit int) {
 	b.publish(RunUpdate{Kind: UpdateOutput, Run: ar.run})
 }
 
-// dropLive gives back the live output budget of a run that ended: its
-// result replaced its live output.
-func (b *broker) dropLive(ar *activeRun) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.live -= ar.live
-	ar.live = 0
-}
-
 // update changes an active run with fn and tells subscribers; fn reports
 // whether anything changed.
 func (b *broker) update(ar *activeRun, kind string, fn func(r *domain.Run) bool) domain.Run {
@@ -189,6 +184,27 @@ func (b *broker) update(ar *activeRun, kind string, fn func(r *domain.Run) bool)
 		b.publish(RunUpdate{Kind: kind, Run: ar.run})
 	}
 	return ar.run
+}
+
+// end returns the final state of an active run, made by fn from its
+// current state, and marks the run as ending. The run itself stays as it
+// was until finish publishes the final state once it is stored, so that a
+// subscriber that comes in between is handed the run as not ended, and
+// gets its result once.
+func (b *broker) end(ar *activeRun, fn func(r *domain.Run)) domain.Run {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	r := ar.run
+	fn(&r)
+	ar.ending = true
+	return r
+}
+
+// ended reports whether the final state of an active run is made (see end).
+func (b *broker) ended(ar *activeRun) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return ar.ending
 }
 
 // finish records the final state of a run, whose record is now stored

@@ -20,15 +20,31 @@ import (
 // scrypt derivation, half a second under the race detector.
 const testPSK = "fleet-test-psk"
 
-// countingStore counts the Update transactions that go through it.
+// countingStore counts the Update transactions that go through it, and
+// holds them back while told to (see hold).
 type countingStore struct {
 	domain.Store
 	updates atomic.Int64
+	held    atomic.Pointer[chan struct{}]
 }
 
 func (c *countingStore) Update(ctx context.Context, fn func(tx domain.Tx) error) error {
 	c.updates.Add(1)
+	if h := c.held.Load(); h != nil {
+		<-*h
+	}
 	return c.Store.Update(ctx, fn)
+}
+
+// hold makes the Update transactions wait until release is called; release
+// may be called more than once.
+func (c *countingStore) hold() (release func()) {
+	h := make(chan struct{})
+	c.held.Store(&h)
+	return sync.OnceFunc(func() {
+		c.held.Store(nil)
+		close(h)
+	})
 }
 
 // env is a Service over a fresh store, with fake clients to point hosts at.

@@ -487,7 +487,7 @@ func (s *Service) finishWith(ar *activeRun, opts domain.Options, res *wire.Scrip
 	if cause != nil && !errors.Is(cause, errUserCanceled) {
 		cause = errServerStopped
 	}
-	final := s.broker.update(ar, UpdateState, func(r *domain.Run) bool {
+	final := s.broker.end(ar, func(r *domain.Run) {
 		if r.State == domain.RunPending {
 			r.Started = now
 		}
@@ -530,11 +530,9 @@ func (s *Service) finishWith(ar *activeRun, opts domain.Options, res *wire.Scrip
 			}
 			r.Error += afterErr.Error()
 		}
-		return false // the result update is published by broker.finish
-	})
+	}) // the result update is published by broker.finish
 	ar.result = res
-	ar.cancel(nil)        // release the context's resources
-	s.broker.dropLive(ar) // the result replaced the live output
+	ar.cancel(nil) // release the context's resources
 	s.results.add(runRecord{run: final, done: func(stored bool) {
 		s.broker.finish(ar, final, stored)
 		s.frames.release(ar.held)
@@ -584,11 +582,8 @@ func (s *Service) flushRuns(batch []runRecord) {
 // sent CancelAction and ends as canceled with the output it had.
 func (s *Service) Cancel(id string) error {
 	ar := s.broker.get(id)
-	if ar != nil {
-		switch s.broker.snapshot(ar).State {
-		case domain.RunDone, domain.RunFailed, domain.RunCanceled:
-			ar = nil // ended; its record is on its way to the store
-		}
+	if ar != nil && s.broker.ended(ar) {
+		ar = nil // ended; its record is on its way to the store
 	}
 	if ar == nil {
 		return fmt.Errorf("%w: run %s", ErrRunNotActive, id)

@@ -104,6 +104,61 @@ func TestRun_Cancel(t *testing.T) {
 	}
 }
 
+// TestSubscribe_RunEndingMeanwhile: a run that ended but whose record is
+// not stored yet is handed to a new subscriber as not ended, and its result
+// comes once it is stored; never both, which a stream would report as two
+// ends of one run.
+func TestSubscribe_RunEndingMeanwhile(t *testing.T) {
+	e := newEnv(t)
+	h := e.addHost(e.client(wiretest.Config{}))
+	run := e.startRun(e.addScript("out started\nhang"), h)[0]
+	eventually(t, "run started", func() bool {
+		r, ok := e.svc.Live(run.ID)
+		return ok && r.Stdout != ""
+	})
+	release := e.store.hold()
+	defer release()
+	if err := e.svc.Cancel(run.ID); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "run ended", func() bool { return strings.Contains(e.logs.String(), `msg="run ended"`) })
+	snap, sub, err := e.svc.Subscribe(e.ctx, run.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	snaps, batchSub, err := e.svc.SubscribeBatch(e.ctx, run.BatchID)
+	if err != nil || len(snaps) != 1 {
+		t.Fatalf("SubscribeBatch = %d runs, %v", len(snaps), err)
+	}
+	defer batchSub.Close()
+	release()
+	for _, tc := range []struct {
+		snap domain.Run
+		sub  *Subscription
+	}{{snap, sub}, {snaps[0], batchSub}} {
+		ends := 0
+		if tc.snap.State != domain.RunPending && tc.snap.State != domain.RunRunning {
+			ends++ // ended before the subscription
+		}
+		for {
+			u, ok := next(t, tc.sub)
+			if !ok {
+				break
+			}
+			if u.Kind == UpdateResult {
+				ends++
+				if u.Run.State != domain.RunCanceled || u.Run.Stdout != "started\n" {
+					t.Errorf("result = %+v, want canceled with its output", u.Run)
+				}
+			}
+		}
+		if ends != 1 {
+			t.Errorf("snapshot %s, then %d ends in all; want the run to end once", tc.snap.State, ends)
+		}
+	}
+}
+
 func TestRun_CancelPending(t *testing.T) {
 	e := newEnv(t, func(o *domain.Options) { o.Network.MaxParallel = 1 })
 	a := e.addHost(e.client(wiretest.Config{}))
