@@ -37,7 +37,7 @@ func Command() *cli.Command {
 			defer stop()
 			return run(ctx, cfg, c.App.Writer, c.App.ErrWriter)
 		},
-		Subcommands: []*cli.Command{backupCommand()},
+		Subcommands: []*cli.Command{backupCommand(), importCommand()},
 	}
 }
 
