@@ -8,9 +8,11 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/otto-automation/otto/internal/serve/domain"
+	"github.com/otto-automation/otto/internal/serve/legacy"
 )
 
 // Header and cookie names.
@@ -82,6 +84,31 @@ type Authenticator struct {
 	Throttle *Throttle
 
 	dummyHash string
+	// legacyMu lets one check of an imported 0.x hash run at a time:
+	// each may try many Argon2id thread counts at 64 MiB apiece (see
+	// legacy.CheckHash), which in parallel could stall the server.
+	legacyMu sync.Mutex
+}
+
+// checkLegacy reports whether secret matches stored, a hash imported from
+// 0.x (legacy.HashPrefix); ok is false for any other hash.
+func (a *Authenticator) checkLegacy(stored, secret string) (imported, ok bool) {
+	h, imported := strings.CutPrefix(stored, legacy.HashPrefix)
+	if !imported {
+		return false, false
+	}
+	a.legacyMu.Lock()
+	defer a.legacyMu.Unlock()
+	return true, legacy.CheckHash(h, secret)
+}
+
+// checkPassword reports whether password matches the stored hash, ours or
+// one imported from 0.x.
+func (a *Authenticator) checkPassword(stored, password string) (imported, ok bool) {
+	if imported, ok := a.checkLegacy(stored, password); imported {
+		return true, ok
+	}
+	return false, a.Passwords.Check(stored, password)
 }
 
 // New returns an authenticator over svc's store. now may be nil.
@@ -124,7 +151,8 @@ func (a *Authenticator) Login(ctx context.Context, username string, password Sec
 	if err != nil || hash == "" {
 		hash = a.dummyHash
 	}
-	ok := a.Passwords.Check(hash, password.Reveal()) && err == nil && u.PasswordHash != ""
+	imported, ok := a.checkPassword(hash, password.Reveal())
+	ok = ok && err == nil && u.PasswordHash != ""
 	if !ok {
 		a.Throttle.Fail(keys...)
 		a.Log.Info("login failed", "username", username, "remote", remote)
@@ -138,6 +166,14 @@ func (a *Authenticator) Login(ctx context.Context, username string, password Sec
 		return LoginResult{}, ErrCannotLogIn
 	}
 	a.Throttle.Succeed(keys...)
+	// A 0.x hash is replaced by ours at the first login that proves the
+	// password; hashing is slow, so it happens before the transaction.
+	var rehash string
+	if imported {
+		if rehash, err = a.Passwords.Hash(password.Reveal()); err != nil {
+			return LoginResult{}, err
+		}
+	}
 	now := a.Now().UTC()
 	token := NewToken()
 	res := LoginResult{Token: token, User: u}
@@ -159,6 +195,9 @@ func (a *Authenticator) Login(ctx context.Context, username string, password Sec
 			return err
 		}
 		cur.LastLogin = now
+		if rehash != "" && cur.PasswordHash == u.PasswordHash {
+			cur.PasswordHash = rehash
+		}
 		if err := tx.PutUser(&cur); err != nil {
 			return err
 		}
@@ -211,14 +250,41 @@ func (a *Authenticator) byAPIKey(ctx context.Context, name string, key Secret, r
 	if err != nil && !errors.Is(err, domain.ErrNotFound) {
 		return Principal{}, err
 	}
-	if err != nil || !CheckToken(u.APIKeyHash, key) {
+	imported, ok := a.checkLegacy(u.APIKeyHash, key.Reveal())
+	if !imported {
+		ok = CheckToken(u.APIKeyHash, key)
+	}
+	if err != nil || !ok {
 		a.Throttle.Fail(keys...)
 		return Principal{}, ErrBadAPIKey
 	}
 	if !u.CanLogIn {
 		return Principal{}, ErrCannotLogIn
 	}
+	if imported {
+		if u, err = a.rehashAPIKey(ctx, u, key); err != nil {
+			return Principal{}, err
+		}
+	}
 	return Principal{User: u, Via: ViaAPIKey, Partial: u.MustChangePassword}, nil
+}
+
+// rehashAPIKey replaces u's 0.x API key hash, just matched by key, with
+// ours, so later requests skip the slow check; it keeps a hash changed
+// meanwhile.
+func (a *Authenticator) rehashAPIKey(ctx context.Context, u domain.User, key Secret) (domain.User, error) {
+	err := a.Store.Update(ctx, func(tx domain.Tx) error {
+		cur, err := tx.User(u.ID)
+		if err != nil {
+			return err
+		}
+		if cur.APIKeyHash == u.APIKeyHash {
+			cur.APIKeyHash = HashToken(key)
+		}
+		u = cur
+		return tx.PutUser(&cur)
+	})
+	return u, err
 }
 
 func (a *Authenticator) bySession(ctx context.Context, token Secret) (Principal, error) {
