@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -119,120 +118,6 @@ func fixtureData(t *testing.T, e *env) map[string]string {
 // (when a record was made, its ID): only their JSON type must match.
 var notData = map[string]bool{"Created": true, "Modified": true, "Time": true, "LastPSKRotate": true, "LastRunTime": true, "Details": true}
 
-// idFields hold IDs: the fixture's are mapped to ours before comparing.
-var idFields = map[string]bool{"ID": true, "GroupIDs": true, "ScriptIDs": true, "AttachmentIDs": true, "HostIDs": true,
-	"ScriptID": true, "GroupID": true, "DefaultGroupID": true}
-
-// compat compares an answer of ours with 0.x's: every field 0.x answered
-// is there with the same name and JSON type, and the same value where the
-// value is data. null in 0.x's answer (an empty list) has no type to keep;
-// [] matches it. A secret variable's value is "" in ours on purpose.
-type compat struct {
-	t   *testing.T
-	ids map[string]string
-}
-
-func (c compat) check(path string, want, got any) {
-	c.t.Helper()
-	c.value(path, "", want, got, false)
-}
-
-func jsonType(v any) string {
-	switch v.(type) {
-	case nil:
-		return "null"
-	case string:
-		return "string"
-	case float64:
-		return "number"
-	case bool:
-		return "boolean"
-	case []any:
-		return "array"
-	case map[string]any:
-		return "object"
-	}
-	return fmt.Sprintf("%T", v)
-}
-
-func (c compat) value(path, field string, want, got any, typeOnly bool) {
-	c.t.Helper()
-	if want == nil {
-		if gt := jsonType(got); gt != "null" && gt != "array" && gt != "object" {
-			c.t.Errorf("%s = %s %v, want null (or a list or object)", path, gt, got)
-		}
-		return
-	}
-	if wt, gt := jsonType(want), jsonType(got); wt != gt {
-		c.t.Errorf("%s is a JSON %s (%v), want a %s like 0.x's %v", path, gt, got, wt, want)
-		return
-	}
-	typeOnly = typeOnly || notData[field]
-	switch w := want.(type) {
-	case map[string]any:
-		g := got.(map[string]any)
-		if typeOnly {
-			return
-		}
-		secret, _ := w["Secret"].(bool)
-		for k, wv := range w {
-			gv, ok := g[k]
-			if !ok {
-				c.t.Errorf("%s has no field %s (0.x: %v)", path, k, wv)
-				continue
-			}
-			if secret && k == "Value" {
-				wv = "" // never sent back, by design (docs/api.md, "Secrets")
-			}
-			c.value(path+"."+k, k, wv, gv, false)
-		}
-	case []any:
-		g := got.([]any)
-		if typeOnly {
-			return
-		}
-		if len(g) != len(w) {
-			c.t.Errorf("%s has %d elements %v, want %d like 0.x's %v", path, len(g), g, len(w), w)
-			return
-		}
-		for i := range w {
-			c.value(fmt.Sprintf("%s[%d]", path, i), field, w[i], g[i], false)
-		}
-	case string:
-		if typeOnly {
-			return
-		}
-		if idFields[field] {
-			mapped, ok := c.ids[w]
-			if !ok {
-				c.t.Fatalf("%s: fixture ID %q has no counterpart in the test's data", path, w)
-			}
-			w = mapped
-		}
-		if got != w {
-			c.t.Errorf("%s = %q, want %q", path, got, w)
-		}
-	default:
-		if !typeOnly && got != want {
-			c.t.Errorf("%s = %v, want %v", path, got, want)
-		}
-	}
-}
-
-// expected reads a 0.x answer: its envelope and data.
-func expected(t *testing.T, name string) map[string]any {
-	t.Helper()
-	b, err := os.ReadFile(legacytest.Expected(name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var env map[string]any
-	if err := json.Unmarshal(b, &env); err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	return env
-}
-
 func decode(t *testing.T, body string) map[string]any {
 	t.Helper()
 	var env map[string]any
@@ -248,51 +133,18 @@ func decode(t *testing.T, body string) map[string]any {
 func TestCompat0x(t *testing.T) {
 	e := newEnv(t)
 	ids := fixtureData(t, e)
-	c := compat{t: t, ids: ids}
-	for _, tt := range []struct {
-		file, path string
-		key        string // the field a list's elements are matched by; "" for an object
-	}{
-		{"hosts.json", "/api/hosts", "Name"},
-		{"groups.json", "/api/groups", "Name"},
-		{"scripts.json", "/api/scripts", "Name"},
-		{"attachments.json", "/api/attachments", "Name"},
-		{"schedules.json", "/api/schedules", "Name"},
-		{"rules.json", "/api/register/rules", "Name"},
-		{"users.json", "/api/users", "Username"},
-		{"options.json", "/api/options", ""},
-	} {
-		t.Run(tt.file, func(t *testing.T) {
-			c := compat{t: t, ids: ids}
-			want := expected(t, tt.file)
-			got := decode(t, e.must(e.admin, "GET", tt.path, nil, nil).Body)
-			for _, k := range []string{"code", "error"} {
-				c.value("GET "+tt.path+" "+k, k, want[k], got[k], false)
-			}
-			if tt.key == "" {
-				c.check("GET "+tt.path+" data", want["data"], got["data"])
-				return
-			}
-			wl, gl := want["data"].([]any), got["data"].([]any)
-			if len(wl) == 0 {
-				t.Fatalf("%s has no data", tt.file)
-			}
-			for _, w := range wl {
-				name := w.(map[string]any)[tt.key]
-				i := slices.IndexFunc(gl, func(g any) bool { return g.(map[string]any)[tt.key] == name })
-				if i < 0 {
-					t.Errorf("GET %s has no element with %s %v (0.x: %v)", tt.path, tt.key, name, w)
-					continue
-				}
-				c.check(fmt.Sprintf("GET %s %s=%v", tt.path, tt.key, name), w, gl[i])
-			}
+	for _, l := range legacytest.Lists {
+		t.Run(l.File, func(t *testing.T) {
+			got := decode(t, e.must(e.admin, "GET", l.Path, nil, nil).Body)
+			legacytest.Compat{T: t, IDs: ids, NotData: notData}.Answer(l.File, l.Path, l.Key, got)
 		})
 	}
 
 	// Events: our details are our own, so each event type 0.x answered
 	// and this data made is compared by its fields' names and types, and
 	// its type.
-	want := expected(t, "events.json")["data"].([]any)
+	c := legacytest.Compat{T: t, IDs: ids, NotData: notData}
+	want := legacytest.ReadExpected(t, "events.json")["data"].([]any)
 	got := decode(t, e.must(e.admin, "GET", "/api/events?c=1000", nil, nil).Body)["data"].([]any)
 	made := 0
 	for _, w := range want {
@@ -308,7 +160,7 @@ func TestCompat0x(t *testing.T) {
 				t.Errorf("event %v has no field %s", typ, k)
 				continue
 			}
-			c.value(fmt.Sprintf("GET /api/events %v.%s", typ, k), k, wv, gv, k != "Event")
+			c.Value(fmt.Sprintf("GET /api/events %v.%s", typ, k), k, wv, gv, k != "Event")
 		}
 	}
 	if made < 8 {
