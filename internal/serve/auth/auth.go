@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/otto-automation/otto/internal/serve/domain"
@@ -84,32 +83,11 @@ type Authenticator struct {
 	Throttle *Throttle
 
 	dummyHash string
-	// legacyMu lets one check of an imported 0.x hash run at a time:
-	// each may try many Argon2id thread counts at 64 MiB apiece (see
-	// legacy.CheckHash), which in parallel could stall the server.
-	legacyMu sync.Mutex
 }
 
-// checkLegacy reports whether secret matches stored, a hash imported from
-// 0.x (legacy.HashPrefix); ok is false for any other hash.
-func (a *Authenticator) checkLegacy(stored, secret string) (imported, ok bool) {
-	h, imported := strings.CutPrefix(stored, legacy.HashPrefix)
-	if !imported {
-		return false, false
-	}
-	a.legacyMu.Lock()
-	defer a.legacyMu.Unlock()
-	return true, legacy.CheckHash(h, secret)
-}
-
-// checkPassword reports whether password matches the stored hash, ours or
-// one imported from 0.x.
-func (a *Authenticator) checkPassword(stored, password string) (imported, ok bool) {
-	if imported, ok := a.checkLegacy(stored, password); imported {
-		return true, ok
-	}
-	return false, a.Passwords.Check(stored, password)
-}
+// imported reports whether hash is one imported from 0.x
+// (legacy.HashPrefix), which Passwords.Check checks too.
+func imported(hash string) bool { return strings.HasPrefix(hash, legacy.HashPrefix) }
 
 // New returns an authenticator over svc's store. now may be nil.
 func New(svc *domain.Service, log *slog.Logger, now domain.Clock) *Authenticator {
@@ -151,8 +129,7 @@ func (a *Authenticator) Login(ctx context.Context, username string, password Sec
 	if err != nil || hash == "" {
 		hash = a.dummyHash
 	}
-	imported, ok := a.checkPassword(hash, password.Reveal())
-	ok = ok && err == nil && u.PasswordHash != ""
+	ok := a.Passwords.Check(hash, password.Reveal()) && err == nil && u.PasswordHash != ""
 	if !ok {
 		a.Throttle.Fail(keys...)
 		a.Log.Info("login failed", "username", username, "remote", remote)
@@ -169,7 +146,7 @@ func (a *Authenticator) Login(ctx context.Context, username string, password Sec
 	// A 0.x hash is replaced by ours at the first login that proves the
 	// password; hashing is slow, so it happens before the transaction.
 	var rehash string
-	if imported {
+	if imported(u.PasswordHash) {
 		if rehash, err = a.Passwords.Hash(password.Reveal()); err != nil {
 			return LoginResult{}, err
 		}
@@ -250,10 +227,8 @@ func (a *Authenticator) byAPIKey(ctx context.Context, name string, key Secret, r
 	if err != nil && !errors.Is(err, domain.ErrNotFound) {
 		return Principal{}, err
 	}
-	imported, ok := a.checkLegacy(u.APIKeyHash, key.Reveal())
-	if !imported {
-		ok = CheckToken(u.APIKeyHash, key)
-	}
+	old := imported(u.APIKeyHash)
+	ok := old && a.Passwords.Check(u.APIKeyHash, key.Reveal()) || !old && CheckToken(u.APIKeyHash, key)
 	if err != nil || !ok {
 		a.Throttle.Fail(keys...)
 		return Principal{}, ErrBadAPIKey
@@ -261,7 +236,7 @@ func (a *Authenticator) byAPIKey(ctx context.Context, name string, key Secret, r
 	if !u.CanLogIn {
 		return Principal{}, ErrCannotLogIn
 	}
-	if imported {
+	if old {
 		if u, err = a.rehashAPIKey(ctx, u, key); err != nil {
 			return Principal{}, err
 		}

@@ -27,7 +27,7 @@ func TestImportedHashes(t *testing.T) {
 		t.Fatal(err)
 	}
 	st := storetest.Open(t)
-	svc := &domain.Service{Store: st, Passwords: Argon2id{Time: 1, MemoryKiB: 64, Threads: 1}}
+	svc := &domain.Service{Store: st, Passwords: NewBounded(Argon2id{Time: 1, MemoryKiB: 64, Threads: 1}, 2)}
 	ctx := context.Background()
 	err = st.Update(ctx, func(tx domain.Tx) error {
 		u := domain.User{Username: "alice", Role: domain.RoleAdmin, CanLogIn: true,
@@ -71,8 +71,15 @@ func TestImportedHashes(t *testing.T) {
 		t.Fatalf("a failed attempt changed the stored hashes")
 	}
 	a.Throttle = NewThrottle(nil) // the failures above slow down 10.0.0.1
-	if _, err := a.Login(ctx, "bob", "bob-pw", "10.0.0.3:1"); err != nil {
-		t.Errorf("Login(bob, PBKDF2 password) = %v", err)
+	// A password change checks the old password against the 0.x hash.
+	if err := svc.ResetPassword(ctx, "bob", "bob-pw", "bob-new-pw", ""); err != nil {
+		t.Errorf("ResetPassword(bob, 0.x password) = %v", err)
+	}
+	if _, err := a.Login(ctx, "bob", "bob-new-pw", "10.0.0.3:1"); err != nil {
+		t.Errorf("Login(bob, new password) = %v", err)
+	}
+	if _, err := apiCall("bob", "bob-key"); err != nil {
+		t.Errorf("bob's 0.x API key: %v", err)
 	}
 
 	res, err := a.Login(ctx, "alice", legacytest.AlicePassword, "10.0.0.2:1")

@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/otto-automation/otto/internal/serve/domain"
+	"github.com/otto-automation/otto/internal/serve/legacy"
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/bcrypt"
 )
@@ -16,7 +18,9 @@ import (
 // Argon2id hashes passwords with argon2id into PHC strings such as
 // "$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>". Its Check also accepts
 // bcrypt hashes ("$2a$..."), so passwords hashed by other tools keep
-// working. The zero value uses DefaultArgon2id's parameters.
+// working, and the hashes of passwords and API keys imported from 0.x
+// (legacy.HashPrefix; see legacy.CheckHash). The zero value uses
+// DefaultArgon2id's parameters.
 type Argon2id struct {
 	Time      uint32
 	MemoryKiB uint32
@@ -59,6 +63,9 @@ func (a Argon2id) Hash(password string) (string, error) {
 // Check reports whether password matches hash. The comparison is constant
 // time; a malformed hash matches nothing.
 func (a Argon2id) Check(hash, password string) bool {
+	if h, ok := strings.CutPrefix(hash, legacy.HashPrefix); ok {
+		return legacy.CheckHash(h, password)
+	}
 	if strings.HasPrefix(hash, "$2a$") || strings.HasPrefix(hash, "$2b$") || strings.HasPrefix(hash, "$2y$") {
 		return bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) == nil
 	}
@@ -72,10 +79,14 @@ func (a Argon2id) Check(hash, password string) bool {
 
 // Bounded is a password hasher that runs at most n hashes and checks at
 // once (at least 1): each argon2id one holds 19 MiB for ~30 ms, so a burst
-// of logins or user changes queues instead of growing the heap.
+// of logins or user changes queues instead of growing the heap. Of those,
+// one at most checks a hash imported from 0.x, which may try many Argon2id
+// thread counts at 64 MiB apiece: a burst of wrong guesses for imported
+// users cannot take every slot.
 type Bounded struct {
 	hasher domain.PasswordHasher
 	slots  chan struct{}
+	legacy sync.Mutex
 }
 
 // NewBounded returns h limited to n concurrent hashes and checks.
@@ -92,6 +103,10 @@ func (b *Bounded) Hash(password string) (string, error) {
 
 // Check is the hasher's Check, in turn.
 func (b *Bounded) Check(hash, password string) bool {
+	if strings.HasPrefix(hash, legacy.HashPrefix) {
+		b.legacy.Lock()
+		defer b.legacy.Unlock()
+	}
 	b.slots <- struct{}{}
 	defer func() { <-b.slots }()
 	return b.hasher.Check(hash, password)
