@@ -252,3 +252,12 @@ func assertAbsent(t *testing.T, dir string) {
 		t.Errorf("left beside the target: %v", entries)
 	}
 }
+
+func BenchmarkImportFixture(b *testing.B) {
+	for b.Loop() {
+		dir := filepath.Join(b.TempDir(), "new")
+		if _, err := Import(context.Background(), legacytest.Dir(), dir, Options{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

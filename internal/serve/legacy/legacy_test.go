@@ -27,7 +27,7 @@ func fixture(testing.TB) string { return legacytest.Dir() }
 
 func fixtureCopy(t *testing.T) string { return legacytest.Copy(t) }
 
-func mustRead(t *testing.T, dir string) *Data {
+func mustRead(t testing.TB, dir string) *Data {
 	t.Helper()
 	d, err := Read(dir)
 	if err != nil {
