@@ -41,6 +41,18 @@ func TestDeps(t *testing.T) {
 			"client and server share only wire, exec and sysinfo"},
 		{"./internal/ctl", func(d string) bool { return strings.HasPrefix(d, mod+"internal/serve") },
 			"ottoctl reaches the server over HTTP only"},
+		{"./internal/apitype", func(d string) bool { return strings.HasPrefix(d, mod) && d != mod+"internal/apitype" },
+			"apitype is the API's shapes alone: it imports nothing of ours"},
+		{"./internal/apiclient", func(d string) bool {
+			return strings.HasPrefix(d, mod+"internal/serve") || strings.HasPrefix(d, mod+"internal/client")
+		}, "the API client knows the API (apitype), not the server"},
+		{"./internal/serve/domain", func(d string) bool {
+			return strings.HasPrefix(d, mod) && d != mod+"internal/serve/domain" || d == "net/http"
+		}, "the domain is at the bottom and knows no transport: store, api, auth and fleet build on it"},
+		{"./internal/serve/store", func(d string) bool {
+			return strings.HasPrefix(d, mod+"internal/serve/") && d != mod+"internal/serve/store" && d != mod+"internal/serve/domain" ||
+				d == mod+"internal/apitype" || d == "net/http"
+		}, "data flows store -> domain -> transport: the store knows only the domain"},
 		{".", func(d string) bool { return d == "testing" || d == "net/http/httptest" },
 			"the otto binary links no test code"},
 	}
